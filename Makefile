@@ -1,0 +1,51 @@
+# Coat Tail Capital. `make run` and `make test` are all a fresh machine needs.
+GO      ?= go
+BIN     := bin/coattail
+PKGS    := ./...
+FUZZTIME ?= 10s
+
+.PHONY: all build run test unit lint fmt vet fuzz fuzz-short bench services clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/coattail
+
+## services: make sure Postgres and Redis answer (start them if installed but stopped)
+services:
+	@./deploy/services.sh
+
+## run: the whole system on the generated demo market, with HTTP and the console chat
+run: services build
+	./$(BIN) run
+
+## test: formatting, vet, the race-enabled test suite against real Postgres and Redis, short fuzzing
+test: services lint
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(MAKE) fuzz-short
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## fuzz-short: each fuzz target briefly (part of make test); fuzz: longer (FUZZTIME=5m make fuzz)
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./event/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./event/
+
+## bench: throughput of the spine beside the raw Redis round trip, into docs/BENCHMARKS.md
+bench: services build
+	./$(BIN) bench --out docs/BENCHMARKS.md
+
+clean:
+	rm -rf bin

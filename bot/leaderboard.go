@@ -1,0 +1,102 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/coattailcapital/coattail/store"
+)
+
+const (
+	leaderboardDefaultLimit = 10
+	leaderboardMaxLimit     = 50
+	leaderboardMaxPage      = 1000
+)
+
+// leaderboardArgs is a parsed /leaderboard request.
+type leaderboardArgs struct {
+	window string
+	page   int // from 1
+	limit  int
+}
+
+// parseLeaderboardArgs accepts the two forms: "[limit]" and "<window> [page]".
+func (r *Router) parseLeaderboardArgs(args []string) (leaderboardArgs, error) {
+	a := leaderboardArgs{window: r.windows[0], page: 1, limit: leaderboardDefaultLimit}
+	if len(args) == 0 {
+		return a, nil
+	}
+	first := strings.ToLower(args[0])
+	if isNumber(strings.TrimLeft(first, "+-")) {
+		if len(args) > 1 {
+			return a, Usagef("After a row count nothing else fits; to page through, name the window: /leaderboard %s 2.", r.windows[0])
+		}
+		n, err := strconv.Atoi(first)
+		if err != nil || n < 1 || n > leaderboardMaxLimit {
+			return a, Usagef("The number of rows must be between 1 and %d.", leaderboardMaxLimit)
+		}
+		a.limit = n
+		return a, nil
+	}
+	if !slices.Contains(r.windows, first) {
+		return a, Usagef("Unknown window %q; choose from: %s.", truncate(args[0], 20), strings.Join(r.windows, ", "))
+	}
+	a.window = first
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 || n > leaderboardMaxPage {
+			return a, Usagef("The page must be a number between 1 and %d.", leaderboardMaxPage)
+		}
+		a.page = n
+	}
+	return a, nil
+}
+
+func (r *Router) handleLeaderboard(ctx context.Context, c Call) (Reply, error) {
+	a, err := r.parseLeaderboardArgs(c.Args)
+	if err != nil {
+		return Reply{}, err
+	}
+	rows, err := r.reader.Leaderboard(ctx, store.LeaderboardQuery{
+		Limit:  a.limit,
+		Offset: (a.page - 1) * a.limit,
+		Window: a.window,
+	})
+	if err != nil {
+		return Reply{}, fmt.Errorf("leaderboard window %q page %d: %w", a.window, a.page, err)
+	}
+	title := "Top wallets — " + windowLabel(a.window)
+	if a.page > 1 {
+		title += fmt.Sprintf(" — page %d", a.page)
+	}
+	if len(rows) == 0 {
+		if a.page > 1 {
+			return Reply{Kind: KindNotFound, Title: title, Text: fmt.Sprintf(
+				"Nothing on page %d: the leaderboard is shorter than that. Try /leaderboard %s.", a.page, a.window)}, nil
+		}
+		return Reply{Title: title, Text: "No ranked wallets yet — the book fills as events arrive."}, nil
+	}
+	rows = rows[:min(len(rows), a.limit)]
+	t := &Table{
+		Columns: []Column{{Name: "#", Right: true}, {Name: "wallet"}, {Name: "score", Right: true}, {Name: "n", Right: true}},
+		Rows:    make([][]string, len(rows)),
+	}
+	for i, row := range rows {
+		t.Rows[i] = []string{strconv.Itoa(row.Rank), ShortAddress(row.Wallet), signedUSD(row.Score, 0), count(row.N)}
+	}
+	footer := "score: realized + unrealized PnL in USD; n: observations behind it."
+	if len(rows) == a.limit && a.limit == leaderboardDefaultLimit && a.page < leaderboardMaxPage {
+		footer += fmt.Sprintf("\nNext page: /leaderboard %s %d", a.window, a.page+1)
+	}
+	return Reply{Title: title, Table: t, Footer: footer}, nil
+}
+
+func windowLabel(w string) string {
+	if w == "all" {
+		return "all time"
+	}
+	return "last " + w
+}

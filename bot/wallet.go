@@ -1,0 +1,106 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/coattailcapital/coattail/store"
+)
+
+// walletMaxPositions caps the positions table so a reply fits a chat message.
+const walletMaxPositions = 25
+
+func (r *Router) handleWallet(ctx context.Context, c Call) (Reply, error) {
+	addr, err := ParseAddress(c.Args[0])
+	if err != nil {
+		return Reply{}, &UsageError{Reason: capitalize(err.Error()) + ".", Err: err}
+	}
+	v, err := r.reader.Wallet(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return Reply{Kind: KindNotFound, Text: "No data for wallet " + addr +
+			" yet: it has not shown up in the events seen so far. Check the address, or look again later."}, nil
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("wallet %s: %w", addr, err)
+	}
+	return walletReply(v, addr, c), nil
+}
+
+func walletReply(v store.WalletView, addr string, c Call) Reply {
+	if v.Wallet != "" {
+		addr = v.Wallet
+	}
+	var b strings.Builder
+	if v.Rank > 0 {
+		fmt.Fprintf(&b, "Rank: #%d\n", v.Rank)
+	} else {
+		b.WriteString("Rank: not ranked\n")
+	}
+	fmt.Fprintf(&b, "Total PnL: %s\n", signedUSD(v.RealizedPnl.Add(v.UnrealizedPnl), 2))
+	fmt.Fprintf(&b, "Realized: %s\n", signedUSD(v.RealizedPnl, 2))
+	fmt.Fprintf(&b, "Unrealized: %s\n", signedUSD(v.UnrealizedPnl, 2))
+	fmt.Fprintf(&b, "Fees: %s\n", plainUSD(v.Fees, 2))
+	fmt.Fprintf(&b, "Observations: %s\n", count(v.N))
+	if !v.LastSeen.IsZero() {
+		fmt.Fprintf(&b, "Last seen: %s (%s)\n", v.LastSeen.UTC().Format("2006-01-02 15:04 UTC"), ago(c.Now, v.LastSeen))
+	}
+
+	open := make([]store.PositionView, 0, len(v.Positions))
+	for _, p := range v.Positions {
+		if !p.Size.IsZero() {
+			open = append(open, p)
+		}
+	}
+	reply := Reply{Title: "Wallet " + addr}
+	if len(open) == 0 {
+		b.WriteString("No open positions.")
+		reply.Text = b.String()
+		return reply
+	}
+	fmt.Fprintf(&b, "Open positions: %d", len(open))
+	reply.Text = b.String()
+
+	slices.SortFunc(open, func(x, y store.PositionView) int { return strings.Compare(x.Coin, y.Coin) })
+	shown := open[:min(len(open), walletMaxPositions)]
+	t := &Table{
+		Columns: []Column{{Name: "coin"}, {Name: "side"}, {Name: "size", Right: true},
+			{Name: "entry", Right: true}, {Name: "mark", Right: true}, {Name: "uPnL", Right: true}},
+		Rows: make([][]string, len(shown)),
+	}
+	unknown := false
+	for i, p := range shown {
+		side := "long"
+		if p.Size.Sign() < 0 {
+			side = "short"
+		}
+		entry, upnl := quantity(p.EntryPx), signedUSD(p.UnrealizedPnl, 2)
+		if p.UnknownBasis {
+			entry, upnl, unknown = "?", "basis unknown", true
+		}
+		mark := "n/a"
+		if p.MarkPx.Valid {
+			mark = quantity(p.MarkPx.Decimal)
+		}
+		t.Rows[i] = []string{truncate(p.Coin, 16), side, quantity(p.Size), entry, mark, upnl}
+	}
+	reply.Table = t
+	var notes []string
+	if more := len(open) - len(shown); more > 0 {
+		notes = append(notes, fmt.Sprintf("… and %d more.", more))
+	}
+	if unknown {
+		notes = append(notes, "basis unknown: opened before the history we have, so entry and uPnL are not known.")
+	}
+	reply.Footer = strings.Join(notes, "\n")
+	return reply
+}
+
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}

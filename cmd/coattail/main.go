@@ -1,0 +1,178 @@
+// Command coattail is Coat Tail Capital in one binary: `coattail run` runs every part in
+// one process; the other subcommands run one part or query the state.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
+	"github.com/redis/go-redis/v9"
+)
+
+// app carries the process's environment so commands can be tested in-process.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// interactive reports whether stdin is a terminal (run opens the chat then).
+	interactive bool
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, a *app, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run everything in one process on the demo market (default), with HTTP and the console chat", cmdRun},
+		{"migrate", "apply the embedded database migrations", cmdMigrate},
+		{"replay", "replay interchange NDJSON / native files through the whole pipeline and exit", cmdReplay},
+		{"leaderboard", "print the wallet ranking", cmdLeaderboard},
+		{"wallet", "show one wallet's positions and PnL", cmdWallet},
+		{"chat", "the console chat (the same commands as the Telegram and Discord bots)", cmdChat},
+		{"worker", "run the stream workers (several processes share the shards)", cmdWorker},
+		{"ingest", "run a source into the streams (for now: the demo market)", cmdIngest},
+		{"api", "serve HTTP: /healthz, /readyz, /metrics, the JSON API and the dashboard", cmdAPI},
+	}
+}
+
+// errUsage marks a command-line mistake (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, interactive: stdinIsTerminal()}
+	os.Exit(a.main(ctx, os.Args[1:]))
+}
+
+// main dispatches to a subcommand and returns the exit status.
+func (a *app) main(ctx context.Context, args []string) int {
+	name := "run"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" || name == "-h" || name == "--help" {
+		a.usage()
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == name {
+			err := c.run(ctx, a, args)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				fmt.Fprintf(a.stderr, "coattail %s: %v\n", name, err)
+				return 2
+			case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+				return 130
+			default:
+				fmt.Fprintf(a.stderr, "coattail %s: %v\n", name, err)
+				return 1
+			}
+		}
+	}
+	fmt.Fprintf(a.stderr, "coattail: unknown command %q\n\n", name)
+	a.usage()
+	return 2
+}
+
+func (a *app) usage() {
+	fmt.Fprintln(a.stderr, "Coat Tail Capital — follow the wallets that really beat the market.")
+	fmt.Fprintln(a.stderr, "\nUsage: coattail <command> [flags]   (coattail <command> -h for its flags)")
+	fmt.Fprintln(a.stderr, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(a.stderr, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(a.stderr, "\nEvery command reads COATTAIL_DATABASE_URL, COATTAIL_REDIS_URL, COATTAIL_HTTP_ADDR,")
+	fmt.Fprintln(a.stderr, "COATTAIL_SHARDS, COATTAIL_LOG_LEVEL and COATTAIL_LOG_FORMAT (flags override them).")
+}
+
+// flags starts a subcommand's flag set with the shared flags.
+func (a *app) flags(name, usage string) (*flag.FlagSet, *config) {
+	fs := flag.NewFlagSet("coattail "+name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	c := &config{}
+	c.register(fs, a.getenv)
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "Usage: coattail %s %s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs, c
+}
+
+// parse parses flags and validates the shared configuration.
+func parse(fs *flag.FlagSet, c *config, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := c.validate(); err != nil {
+		return fmt.Errorf("%w: invalid configuration:\n%v", errUsage, err)
+	}
+	return nil
+}
+
+// deps are the engines a command connects to.
+type deps struct {
+	st  *store.Store
+	rdb *redis.Client
+	log *slog.Logger
+	scf stream.Config
+}
+
+func (d *deps) close() {
+	if d.st != nil {
+		d.st.Close()
+	}
+	if d.rdb != nil {
+		_ = d.rdb.Close()
+	}
+}
+
+// connect opens Postgres and Redis, failing fast with a clear error, and migrates.
+func (a *app) connect(ctx context.Context, c *config, log *slog.Logger, migrate bool) (*deps, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, err := store.Open(cctx, store.Config{URL: c.DatabaseURL, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("%w (is Postgres running? `make services` starts it)", err)
+	}
+	opt, err := redis.ParseURL(c.RedisURL)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	if err := rdb.Ping(cctx).Err(); err != nil {
+		st.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("connect to redis at %s: %w (is Redis running? `make services` starts it)", opt.Addr, err)
+	}
+	d := &deps{st: st, rdb: rdb, log: log, scf: stream.Config{Shards: c.Shards}}
+	if migrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			d.close()
+			return nil, err
+		}
+	}
+	return d, nil
+}

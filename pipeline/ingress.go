@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
+	"github.com/redis/go-redis/v9"
+)
+
+// Ingress is where validated events enter the streams and rejected input is
+// dead-lettered (in Postgres, durably, and on the dead-letter stream for tailing).
+// It batches both; call Flush before relying on what was added. Not safe for
+// concurrent use: give each source its own.
+type Ingress struct {
+	prod    *stream.Producer
+	rdb     redis.UniversalClient
+	st      *store.Store
+	metrics *Metrics
+	origin  string
+	batch   int
+
+	msgs []stream.Message
+	dead []store.DeadLetter
+
+	Accepted int64
+	Dead     int64
+	ByReason map[string]int64
+}
+
+// DLQMaxLen bounds the dead-letter stream; Postgres's dead_letters table keeps them all.
+const DLQMaxLen = 100000
+
+// NewIngress returns an ingress that labels its metrics with origin.
+func NewIngress(prod *stream.Producer, rdb redis.UniversalClient, st *store.Store, m *Metrics, origin string) *Ingress {
+	return &Ingress{prod: prod, rdb: rdb, st: st, metrics: m, origin: origin, batch: 1000, ByReason: map[string]int64{}}
+}
+
+// Add queues a validated event for its shard stream.
+func (in *Ingress) Add(ctx context.Context, ev *event.Event) error {
+	kh := ev.KeyHash()
+	shard := event.Shard(ev.ShardKey(), in.prod.Config().Shards)
+	in.msgs = append(in.msgs, stream.Message{Shard: shard, Key: kh[:], Body: event.AppendJSON(nil, ev)})
+	in.Accepted++
+	in.metrics.read(in.origin, 1)
+	if len(in.msgs) >= in.batch {
+		return in.flushMsgs(ctx)
+	}
+	return nil
+}
+
+// Reject dead-letters one input with its reason.
+func (in *Ingress) Reject(ctx context.Context, reason, detail, source string, raw []byte) error {
+	in.dead = append(in.dead, store.DeadLetter{Reason: reason, Detail: detail, Source: source, Raw: clip(raw)})
+	in.Dead++
+	in.ByReason[reason]++
+	in.metrics.read(in.origin, 1)
+	in.metrics.dead(reason)
+	if len(in.dead) >= in.batch {
+		return in.flushDead(ctx)
+	}
+	return nil
+}
+
+// Flush writes everything queued.
+func (in *Ingress) Flush(ctx context.Context) error {
+	if err := in.flushDead(ctx); err != nil {
+		return err
+	}
+	return in.flushMsgs(ctx)
+}
+
+func (in *Ingress) flushMsgs(ctx context.Context) error {
+	if len(in.msgs) == 0 {
+		return nil
+	}
+	if err := in.prod.Add(ctx, in.msgs); err != nil {
+		return err
+	}
+	in.metrics.accepted(len(in.msgs))
+	in.msgs = in.msgs[:0]
+	return nil
+}
+
+func (in *Ingress) flushDead(ctx context.Context) error {
+	if len(in.dead) == 0 {
+		return nil
+	}
+	if err := in.st.AddDeadLetters(ctx, in.dead); err != nil {
+		return err
+	}
+	pipe := in.rdb.Pipeline()
+	dlq := in.prod.Config().DLQ()
+	for _, d := range in.dead {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: dlq, MaxLen: DLQMaxLen, Approx: true,
+			Values: []any{"reason", d.Reason, "detail", d.Detail, "source", d.Source, "raw", d.Raw}})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("dead-letter stream: %w", err)
+	}
+	in.dead = in.dead[:0]
+	return nil
+}
+
+// Offer validates an event built by a source and either queues it or dead-letters it.
+func (in *Ingress) Offer(ctx context.Context, ev *event.Event, rules event.Rules, source string) error {
+	if err := ev.Validate(rules); err != nil {
+		reason := "bad_input"
+		if rj, ok := err.(*event.Reject); ok {
+			reason = string(rj.Reason)
+		}
+		return in.Reject(ctx, reason, err.Error(), source, event.AppendJSON(nil, ev))
+	}
+	return in.Add(ctx, ev)
+}

@@ -1,0 +1,243 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/replay"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+)
+
+// ReplayConfig configures Replay. Zero values are defaults.
+type ReplayConfig struct {
+	Files []string
+	// Until: events later than this are skipped (counted, not dead-lettered). Zero: no limit.
+	Until time.Time
+	// Speed paces events by event time: 2 replays twice as fast as they happened.
+	// Zero means as fast as possible (--max).
+	Speed float64
+	// Rules are the quality rules for input. Defaults to event.Rules{} (now + 5 min).
+	Rules event.Rules
+	// Format forces the input format ("" detects it per file).
+	Format string
+	// Wallet names the wallet of Hyperliquid userFills files that do not name one.
+	Wallet string
+	// Progress, if set, is called every ProgressEvery with a snapshot.
+	Progress      func(Summary)
+	ProgressEvery time.Duration // Defaults to 2s.
+	// Group tunes the in-process book stage.
+	Group stream.GroupConfig
+	// NoWorkers skips running the book stage in-process (other processes run it);
+	// Replay still waits for the commits.
+	NoWorkers bool
+	Logger    *slog.Logger
+	Metrics   *Metrics
+}
+
+// Summary is what a replay did.
+type Summary struct {
+	Files        int              `json:"files"`
+	Read         int64            `json:"read"`
+	Accepted     int64            `json:"accepted"`
+	DeadLettered int64            `json:"dead_lettered"`
+	ByReason     map[string]int64 `json:"by_reason"`
+	SkippedUntil int64            `json:"skipped_after_until"`
+	Committed    bool             `json:"committed"` // every accepted event is committed to Postgres
+	Seconds      float64          `json:"seconds"`
+	EventsPerSec float64          `json:"events_per_sec"`
+}
+
+// Replay reads the files, produces their events into the streams, runs the book stage
+// in-process (unless NoWorkers) and returns when every produced event is committed or
+// dead-lettered. Bad records are dead-lettered and counted; a file that cannot be
+// opened or a database that fails is an error.
+func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scfg stream.Config, cfg ReplayConfig) (Summary, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ProgressEvery == 0 {
+		cfg.ProgressEvery = 2 * time.Second
+	}
+	if cfg.Speed < 0 {
+		return Summary{}, fmt.Errorf("replay speed %v: must be positive", cfg.Speed)
+	}
+	// Open every file first: a missing file is an error before anything is produced.
+	readers := make([]*replay.Reader, 0, len(cfg.Files))
+	defer func() {
+		for _, r := range readers {
+			_ = r.Close()
+		}
+	}()
+	for _, f := range cfg.Files {
+		r, err := replay.Open(f, replay.Options{Rules: cfg.Rules, Format: cfg.Format, Wallet: cfg.Wallet})
+		if err != nil {
+			return Summary{}, err
+		}
+		readers = append(readers, r)
+	}
+	prod, err := stream.NewProducer(rdb, scfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	in := NewIngress(prod, rdb, st, cfg.Metrics, "replay")
+	sum := Summary{Files: len(cfg.Files), ByReason: map[string]int64{}}
+	start := time.Now()
+
+	runCtx, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	g, gctx := errgroup.WithContext(runCtx)
+	if !cfg.NoWorkers {
+		gc := cfg.Group
+		gc.Group = BookGroup
+		if gc.Logger == nil {
+			gc.Logger = cfg.Logger
+		}
+		if gc.Observe == nil {
+			gc.Observe = cfg.Metrics.ObserveBatch(BookGroup)
+		}
+		grp, err := stream.NewGroup(rdb, scfg, gc, NewBookSink(st))
+		if err != nil {
+			return Summary{}, err
+		}
+		g.Go(func() error { return grp.Run(gctx) })
+	}
+	snapshot := func() Summary {
+		s := sum
+		s.Accepted, s.DeadLettered = in.Accepted, in.Dead
+		s.ByReason = map[string]int64{}
+		for k, v := range in.ByReason {
+			s.ByReason[k] = v
+		}
+		s.Seconds = time.Since(start).Seconds()
+		if s.Seconds > 0 {
+			s.EventsPerSec = float64(s.Accepted) / s.Seconds
+		}
+		return s
+	}
+	lastProgress := time.Now()
+	produce := func() error {
+		var t0 time.Time
+		for _, r := range readers {
+			for {
+				rec, ok := r.Next()
+				if !ok {
+					break
+				}
+				sum.Read++
+				if rec.Err != nil {
+					reason := "bad_input"
+					var rj *event.Reject
+					if errors.As(rec.Err, &rj) {
+						reason = string(rj.Reason)
+					}
+					src := rec.Source + ":" + strconv.FormatInt(rec.Line, 10)
+					if err := in.Reject(gctx, reason, rec.Err.Error(), src, rec.Raw); err != nil {
+						return err
+					}
+					continue
+				}
+				ev := rec.Event
+				if !cfg.Until.IsZero() && ev.TS.After(cfg.Until) {
+					sum.SkippedUntil++
+					continue
+				}
+				if cfg.Speed > 0 {
+					if t0.IsZero() {
+						t0 = ev.TS
+					}
+					due := start.Add(time.Duration(float64(ev.TS.Sub(t0)) / cfg.Speed))
+					if wait := time.Until(due); wait > time.Millisecond {
+						if err := in.Flush(gctx); err != nil {
+							return err
+						}
+						select {
+						case <-gctx.Done():
+							return gctx.Err()
+						case <-time.After(wait):
+						}
+					}
+				}
+				if err := in.Add(gctx, &ev); err != nil {
+					return err
+				}
+				if cfg.Progress != nil && time.Since(lastProgress) >= cfg.ProgressEvery {
+					lastProgress = time.Now()
+					cfg.Progress(snapshot())
+				}
+			}
+			if err := r.Err(); err != nil {
+				return err
+			}
+		}
+		if err := in.Flush(gctx); err != nil {
+			return err
+		}
+		return waitCommitted(gctx, st, prod.Config(), prod.LastIDs(), func() {
+			if cfg.Progress != nil && time.Since(lastProgress) >= cfg.ProgressEvery {
+				lastProgress = time.Now()
+				cfg.Progress(snapshot())
+			}
+		})
+	}
+	g.Go(func() error {
+		defer stopWorkers()
+		if err := produce(); err != nil {
+			return err
+		}
+		sum.Committed = true
+		return nil
+	})
+	err = g.Wait()
+	if err != nil && errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		err = nil // the workers stop by cancellation once everything is committed
+	}
+	out := snapshot()
+	out.Committed = sum.Committed
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return out, err
+}
+
+// waitCommitted polls the book stage's checkpoints until each shard has committed at
+// least the last id produced to it.
+func waitCommitted(ctx context.Context, st *store.Store, scfg stream.Config, last []string, tick func()) error {
+	var shards []int
+	for s, id := range last {
+		if id != "" {
+			shards = append(shards, s)
+		}
+	}
+	sort.Ints(shards)
+	for {
+		cps, err := st.Checkpoints(ctx, BookGroup)
+		if err != nil {
+			return err
+		}
+		done := true
+		for _, s := range shards {
+			if stream.CompareIDs(cps[scfg.Stream(s)], last[s]) < 0 {
+				done = false
+				break
+			}
+		}
+		if done {
+			return nil
+		}
+		tick()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

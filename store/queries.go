@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+)
+
+// walletTotals is the per-wallet aggregate behind the leaderboard. Unrealized PnL marks
+// each open position with a known basis at the coin's latest price (or the wallet's
+// own last observed mark); a position whose basis is unknown contributes nothing.
+// The score is realized + unrealized PnL net of fees.
+const walletTotals = `
+	SELECT p.wallet,
+		sum(p.realized_pnl) AS realized,
+		sum(CASE WHEN p.unknown_basis OR p.size = 0 THEN 0
+			ELSE p.size * (coalesce(pr.price, p.mark_px, p.entry_px) - p.entry_px) END) AS unrealized,
+		sum(p.fees) AS fees,
+		sum(p.n) AS n,
+		max(p.updated_at) AS last_seen
+	FROM positions p LEFT JOIN prices pr ON pr.symbol = p.coin`
+
+const scoreExpr = `round(realized + unrealized - fees, 8)`
+
+// Leaderboard ranks wallets by score, best first; ties broken by wallet address.
+func (s *Store) Leaderboard(ctx context.Context, q LeaderboardQuery) ([]LeaderRow, error) {
+	if q.Limit <= 0 {
+		q.Limit = 10
+	}
+	if q.Limit > 1000 {
+		q.Limit = 1000
+	}
+	if q.Offset < 0 {
+		q.Offset = 0
+	}
+	if q.Window != "" && q.Window != "all" {
+		return nil, fmt.Errorf("leaderboard window %q: only \"all\" is available until alpha scoring lands", q.Window)
+	}
+	rows, err := s.pool.Query(ctx, `WITH w AS (`+walletTotals+` GROUP BY p.wallet)
+		SELECT wallet, `+scoreExpr+`::text, n, round(realized, 8)::text, round(unrealized, 8)::text, round(fees, 8)::text, last_seen
+		FROM w ORDER BY `+scoreExpr+` DESC, wallet LIMIT $1 OFFSET $2`, q.Limit, q.Offset)
+	if err != nil {
+		return nil, fmt.Errorf("leaderboard: %w", err)
+	}
+	defer rows.Close()
+	var out []LeaderRow
+	for rows.Next() {
+		var r LeaderRow
+		var score, real, unreal, fees string
+		if err := rows.Scan(&r.Wallet, &score, &r.N, &real, &unreal, &fees, &r.LastSeen); err != nil {
+			return nil, fmt.Errorf("leaderboard: scan: %w", err)
+		}
+		r.Score, r.RealizedPnl, r.UnrealizedPnl, r.Fees = dec(score), dec(real), dec(unreal), dec(fees)
+		r.Rank = q.Offset + len(out) + 1
+		r.LastSeen = r.LastSeen.UTC()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("leaderboard: %w", err)
+	}
+	return out, nil
+}
+
+// Wallet returns the book's view of one wallet (address lower-case); ErrNotFound when
+// the book has never seen it.
+func (s *Store) Wallet(ctx context.Context, address string) (WalletView, error) {
+	rows, err := s.pool.Query(ctx, `SELECT p.coin, p.size::text, p.entry_px::text, p.realized_pnl::text, p.fees::text,
+			p.n, p.unknown_basis, coalesce(pr.price, p.mark_px)::text, p.updated_at
+		FROM positions p LEFT JOIN prices pr ON pr.symbol = p.coin
+		WHERE p.wallet = $1 ORDER BY p.coin`, address)
+	if err != nil {
+		return WalletView{}, fmt.Errorf("wallet %s: %w", address, err)
+	}
+	v := WalletView{Wallet: address, Positions: []PositionView{}}
+	var coin, size, entry, real, fees string
+	var mark *string
+	var n int64
+	var unknown bool
+	var upd time.Time
+	found := false
+	_, err = pgx.ForEachRow(rows, []any{&coin, &size, &entry, &real, &fees, &n, &unknown, &mark, &upd}, func() error {
+		found = true
+		p := PositionView{Coin: coin, Size: dec(size), EntryPx: dec(entry), RealizedPnl: dec(real), Fees: dec(fees),
+			N: n, UnknownBasis: unknown, UpdatedAt: upd.UTC()}
+		if mark != nil {
+			p.MarkPx = decimal.NewNullDecimal(dec(*mark))
+			if !unknown && !p.Size.IsZero() {
+				p.UnrealizedPnl = p.Size.Mul(p.MarkPx.Decimal.Sub(p.EntryPx)).Round(8)
+			}
+		}
+		v.RealizedPnl = v.RealizedPnl.Add(p.RealizedPnl)
+		v.UnrealizedPnl = v.UnrealizedPnl.Add(p.UnrealizedPnl)
+		v.Fees = v.Fees.Add(p.Fees)
+		v.N += p.N
+		if p.UpdatedAt.After(v.LastSeen) {
+			v.LastSeen = p.UpdatedAt
+		}
+		v.Positions = append(v.Positions, p)
+		return nil
+	})
+	if err != nil {
+		return WalletView{}, fmt.Errorf("wallet %s: %w", address, err)
+	}
+	if !found {
+		return WalletView{}, fmt.Errorf("wallet %s: %w", address, ErrNotFound)
+	}
+	err = s.pool.QueryRow(ctx, `WITH w AS (`+walletTotals+` GROUP BY p.wallet),
+		me AS (SELECT `+scoreExpr+` AS score FROM w WHERE wallet = $1)
+		SELECT count(*) + 1 FROM w, me WHERE `+scoreExpr+` > me.score OR (`+scoreExpr+` = me.score AND w.wallet < $1)`,
+		address).Scan(&v.Rank)
+	if err != nil {
+		return WalletView{}, fmt.Errorf("wallet %s rank: %w", address, err)
+	}
+	return v, nil
+}
+
+func dec(s string) decimal.Decimal {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Zero
+	}
+	return d
+}

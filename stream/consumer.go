@@ -1,0 +1,405 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Batch is what a Sink commits: the effects of Entries plus the stream position LastID,
+// in one transaction fenced by Epoch.
+type Batch struct {
+	Stream  string
+	Group   string
+	Shard   int
+	Epoch   int64
+	Entries []Entry      // to apply, in stream order
+	Dead    []DeadLetter // to record as dead letters instead of applying
+	LastID  string       // position after this batch
+}
+
+// DeadLetter is an entry the runtime gave up on.
+type DeadLetter struct {
+	Entry  Entry
+	Reason string
+	Detail string
+}
+
+// Sink is the durable side of a consumer group.
+type Sink interface {
+	// Claim makes owner the shard's owner: it bumps and returns the epoch that fences
+	// older owners, and the last committed stream id ("0-0" when none).
+	Claim(ctx context.Context, stream, group, owner string) (epoch int64, lastID string, err error)
+	// Commit applies b and records b.LastID in one transaction. ErrFenced when b.Epoch
+	// is stale; a *PermanentError when the data cannot be applied.
+	Commit(ctx context.Context, b Batch) error
+}
+
+// GroupConfig configures a consumer group runtime. Zero values are defaults.
+type GroupConfig struct {
+	// Group is the consumer group's name (one per stage). Required.
+	Group string
+	// Owner names this process among the group's consumers. Defaults to a random name.
+	Owner string
+	// Batch is the most entries read and committed at once. Defaults to 2000.
+	Batch int
+	// Block is how long a read waits for new entries. Defaults to 500ms.
+	Block time.Duration
+	// MaxDeliveries: an entry delivered more often than this (the process kept dying on
+	// it) is dead-lettered. Defaults to 5.
+	MaxDeliveries int64
+	// LeaseTTL is how long a shard lease lives without renewal. Defaults to 10s.
+	LeaseTTL time.Duration
+	// Rebalance is how often membership and leases are refreshed. Defaults to 1s.
+	Rebalance time.Duration
+	// StopTimeout bounds how long an in-flight batch may take to finish on stop.
+	// Defaults to 10s.
+	StopTimeout time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Observe, if set, is called after each committed batch (for metrics).
+	Observe func(shard int, applied, dead int, took time.Duration)
+}
+
+func (g GroupConfig) withDefaults() GroupConfig {
+	if g.Owner == "" {
+		g.Owner = fmt.Sprintf("c-%08x", rand.Uint32())
+	}
+	if g.Batch == 0 {
+		g.Batch = 2000
+	}
+	if g.Block == 0 {
+		g.Block = 500 * time.Millisecond
+	}
+	if g.MaxDeliveries == 0 {
+		g.MaxDeliveries = 5
+	}
+	if g.LeaseTTL == 0 {
+		g.LeaseTTL = 10 * time.Second
+	}
+	if g.Rebalance == 0 {
+		g.Rebalance = time.Second
+	}
+	if g.StopTimeout == 0 {
+		g.StopTimeout = 10 * time.Second
+	}
+	if g.Logger == nil {
+		g.Logger = slog.Default()
+	}
+	return g
+}
+
+// shardWorker works one owned shard until its context ends or it loses the shard.
+type shardWorker struct {
+	rdb   redis.UniversalClient
+	cfg   Config
+	g     GroupConfig
+	sink  Sink
+	shard int
+	name  string
+	epoch int64
+	last  ID // last committed id
+	log   *slog.Logger
+
+	lastTrim time.Time
+}
+
+// run claims the shard in the sink, drains entries left pending by earlier owners, then
+// reads new ones. stop asks it to finish the current batch and return; hard cancels.
+func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
+	ctx := hard
+	epoch, lastID, err := w.sink.Claim(ctx, w.name, w.g.Group, w.g.Owner)
+	if err != nil {
+		return fmt.Errorf("claim %s: %w", w.name, err)
+	}
+	w.epoch = epoch
+	if w.last, err = ParseID(lastID); err != nil {
+		return fmt.Errorf("claim %s: checkpoint: %w", w.name, err)
+	}
+	if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
+		return err
+	}
+	// Drain what earlier owners read but never acked, oldest first, so the shard's
+	// entries are applied in stream order.
+	start := "0-0"
+	for {
+		if stopped(stop) {
+			return nil
+		}
+		msgs, next, err := w.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: w.name, Group: w.g.Group, Consumer: w.g.Owner,
+			MinIdle: 0, Start: start, Count: int64(w.g.Batch),
+		}).Result()
+		if err != nil {
+			return fmt.Errorf("reclaim pending on %s: %w", w.name, err)
+		}
+		if len(msgs) > 0 {
+			entries := toEntries(msgs)
+			if err := w.deliveries(ctx, entries); err != nil {
+				return err
+			}
+			if err := w.process(ctx, entries); err != nil {
+				return err
+			}
+		}
+		if next == "0-0" || next == "" {
+			break
+		}
+		start = next
+	}
+	for {
+		if stopped(stop) {
+			return nil
+		}
+		res, err := w.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: w.g.Group, Consumer: w.g.Owner,
+			Streams: []string{w.name, ">"},
+			Count:   int64(w.g.Batch), Block: w.g.Block,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			w.maybeTrim(ctx)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if isNoGroup(err) { // the stream or group was deleted under us (FLUSHALL, restart without persistence)
+				if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("read %s: %w", w.name, err)
+		}
+		for _, s := range res {
+			if err := w.process(ctx, toEntries(s.Messages)); err != nil {
+				return err
+			}
+		}
+		w.maybeTrim(ctx)
+	}
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// deliveries fills in delivery counts of reclaimed entries from XPENDING.
+func (w *shardWorker) deliveries(ctx context.Context, es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	pend, err := w.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: w.name, Group: w.g.Group, Start: es[0].ID, End: es[len(es)-1].ID, Count: int64(len(es)),
+	}).Result()
+	if err != nil {
+		return fmt.Errorf("pending counts on %s: %w", w.name, err)
+	}
+	n := map[string]int64{}
+	for _, p := range pend {
+		n[p.ID] = p.RetryCount
+	}
+	for i := range es {
+		es[i].Deliveries = n[es[i].ID]
+	}
+	return nil
+}
+
+// process commits one read batch and acks it.
+func (w *shardWorker) process(ctx context.Context, es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	var apply []Entry
+	var dead []DeadLetter
+	var skipped []string
+	for _, e := range es {
+		id, err := ParseID(e.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !w.last.Less(id):
+			// Committed before (a crash between commit and ack): ack only.
+			skipped = append(skipped, e.ID)
+		case e.Body == nil:
+			dead = append(dead, DeadLetter{Entry: e, Reason: "bad_entry", Detail: "stream entry without an event body"})
+		case w.g.MaxDeliveries > 0 && e.Deliveries > w.g.MaxDeliveries:
+			dead = append(dead, DeadLetter{Entry: e, Reason: "max_deliveries",
+				Detail: fmt.Sprintf("delivered %d times without being committed", e.Deliveries)})
+		default:
+			apply = append(apply, e)
+		}
+	}
+	lastID := es[len(es)-1].ID
+	if len(apply) > 0 || len(dead) > 0 {
+		if err := w.commit(ctx, apply, dead, lastID); err != nil {
+			return err
+		}
+		if w.g.Observe != nil {
+			w.g.Observe(w.shard, len(apply), len(dead), time.Since(t0))
+		}
+	}
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.ID
+	}
+	_ = skipped
+	if err := w.rdb.XAck(ctx, w.name, w.g.Group, ids...).Err(); err != nil {
+		// The effects are committed; unacked entries are skipped by id when reclaimed.
+		return fmt.Errorf("ack %d entries on %s: %w", len(ids), w.name, err)
+	}
+	last, _ := ParseID(lastID)
+	if w.last.Less(last) {
+		w.last = last
+	}
+	return nil
+}
+
+// commit retries transient failures with backoff, and bisects permanent ones so only
+// the entries that fail alone are dead-lettered.
+func (w *shardWorker) commit(ctx context.Context, apply []Entry, dead []DeadLetter, lastID string) error {
+	b := Batch{Stream: w.name, Group: w.g.Group, Shard: w.shard, Epoch: w.epoch, Entries: apply, Dead: dead, LastID: lastID}
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := w.sink.Commit(ctx, b)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, ErrFenced):
+			return err
+		case IsPermanent(err):
+			return w.bisect(ctx, apply, dead, lastID)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		w.log.Warn("commit failed, retrying", "stream", w.name, "group", w.g.Group, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff + time.Duration(rand.Int64N(int64(backoff)))):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// bisect commits the entries one at a time, dead-lettering those that fail permanently.
+func (w *shardWorker) bisect(ctx context.Context, apply []Entry, dead []DeadLetter, lastID string) error {
+	for i, e := range apply {
+		pos := e.ID
+		one := Batch{Stream: w.name, Group: w.g.Group, Shard: w.shard, Epoch: w.epoch, Entries: []Entry{e}, LastID: pos}
+		if i == 0 {
+			one.Dead = dead // earlier dead letters ride with the first entry
+		}
+		err := w.sink.Commit(ctx, one)
+		if IsPermanent(err) {
+			one.Entries = nil
+			one.Dead = append(one.Dead, DeadLetter{Entry: e, Reason: "apply_failed", Detail: err.Error()})
+			err = w.sink.Commit(ctx, one)
+		}
+		if err != nil {
+			return fmt.Errorf("commit entry %s on %s: %w", e.ID, w.name, err)
+		}
+	}
+	if len(apply) == 0 {
+		return w.sink.Commit(ctx, Batch{Stream: w.name, Group: w.g.Group, Shard: w.shard, Epoch: w.epoch, Dead: dead, LastID: lastID})
+	}
+	return nil
+}
+
+// maybeTrim removes entries every group has acknowledged, at most a few times a second.
+func (w *shardWorker) maybeTrim(ctx context.Context) {
+	if time.Since(w.lastTrim) < 200*time.Millisecond {
+		return
+	}
+	w.lastTrim = time.Now()
+	if err := TrimAcked(ctx, w.rdb, w.name); err != nil && ctx.Err() == nil {
+		w.log.Warn("trim failed", "stream", w.name, "err", err)
+	}
+}
+
+// TrimAcked trims stream up to the oldest entry some group still needs: the oldest
+// pending entry of each group, or the entry after the last one it was delivered.
+// Entries no group has finished are never trimmed.
+func TrimAcked(ctx context.Context, rdb redis.UniversalClient, stream string) error {
+	groups, err := rdb.XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		if isNoGroup(err) {
+			return nil
+		}
+		return fmt.Errorf("groups of %s: %w", stream, err)
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	var minID *ID
+	for _, g := range groups {
+		need, err := ParseID(g.LastDeliveredID)
+		if err != nil {
+			return err
+		}
+		need = need.Next()
+		if g.Pending > 0 {
+			p, err := rdb.XPending(ctx, stream, g.Name).Result()
+			if err != nil {
+				return fmt.Errorf("pending of %s/%s: %w", stream, g.Name, err)
+			}
+			if p.Count > 0 {
+				lo, err := ParseID(p.Lower)
+				if err != nil {
+					return err
+				}
+				need = lo
+			}
+		}
+		if minID == nil || need.Less(*minID) {
+			n := need
+			minID = &n
+		}
+	}
+	return rdb.XTrimMinIDApprox(ctx, stream, minID.String(), 0).Err()
+}
+
+func toEntries(msgs []redis.XMessage) []Entry {
+	out := make([]Entry, len(msgs))
+	for i, m := range msgs {
+		out[i].ID = m.ID
+		if k, ok := m.Values[fieldKey].(string); ok {
+			out[i].Key = []byte(k)
+		}
+		if b, ok := m.Values[fieldBody].(string); ok {
+			out[i].Body = []byte(b)
+		}
+	}
+	return out
+}
+
+func ensureGroup(ctx context.Context, rdb redis.UniversalClient, stream, group string) error {
+	err := rdb.XGroupCreateMkStream(ctx, stream, group, "0").Err()
+	if err != nil && !isBusyGroup(err) {
+		return fmt.Errorf("create group %s on %s: %w", group, stream, err)
+	}
+	return nil
+}
+
+func isBusyGroup(err error) bool { return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP" }
+
+func isNoGroup(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return len(s) >= 7 && (s[:7] == "NOGROUP" || s == "ERR no such key")
+}

@@ -1,0 +1,354 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/coattail/internal/testenv"
+	"github.com/coattailcapital/coattail/stream"
+	"github.com/redis/go-redis/v9"
+)
+
+// memSink is a Sink with the checkpoint and fencing semantics of the Postgres one,
+// kept in memory so the runtime can be tested on its own against a real Redis.
+type memSink struct {
+	mu        sync.Mutex
+	epoch     map[string]int64
+	last      map[string]string
+	applied   map[string][]string // stream -> bodies in commit order
+	dead      map[string][]stream.DeadLetter
+	failBody  string // bodies containing this fail permanently
+	transient int    // fail this many commits transiently
+	commits   int
+}
+
+func newMemSink() *memSink {
+	return &memSink{epoch: map[string]int64{}, last: map[string]string{}, applied: map[string][]string{}, dead: map[string][]stream.DeadLetter{}}
+}
+
+func (m *memSink) Claim(_ context.Context, s, g, _ string) (int64, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.epoch[s+g]++
+	last := m.last[s+g]
+	if last == "" {
+		last = "0-0"
+	}
+	return m.epoch[s+g], last, nil
+}
+
+func (m *memSink) Commit(_ context.Context, b stream.Batch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.epoch[b.Stream+b.Group] != b.Epoch {
+		return stream.ErrFenced
+	}
+	if m.transient > 0 {
+		m.transient--
+		return errors.New("connection reset (simulated)")
+	}
+	for _, e := range b.Entries {
+		if m.failBody != "" && strings.Contains(string(e.Body), m.failBody) {
+			return &stream.PermanentError{Err: fmt.Errorf("cannot apply %s", e.Body)}
+		}
+	}
+	for _, e := range b.Entries {
+		m.applied[b.Stream] = append(m.applied[b.Stream], string(e.Body))
+	}
+	m.dead[b.Stream] = append(m.dead[b.Stream], b.Dead...)
+	m.last[b.Stream+b.Group] = b.LastID
+	m.commits++
+	return nil
+}
+
+func (m *memSink) total() (applied, dead int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range m.applied {
+		applied += len(v)
+	}
+	for _, v := range m.dead {
+		dead += len(v)
+	}
+	return
+}
+
+func produce(t *testing.T, p *stream.Producer, shards, n int) {
+	t.Helper()
+	var msgs []stream.Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, stream.Message{Shard: i % shards, Key: []byte(fmt.Sprintf("k%d", i)), Body: []byte(fmt.Sprintf("e%06d", i))})
+		if len(msgs) == 500 {
+			if err := p.Add(context.Background(), msgs); err != nil {
+				t.Fatal(err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+	if err := p.Add(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func runGroup(t *testing.T, rdb *redis.Client, cfg stream.Config, g stream.GroupConfig, sink stream.Sink) (*stream.Group, context.CancelFunc, chan error) {
+	t.Helper()
+	if g.Group == "" {
+		g.Group = "book"
+	}
+	g.Block = 50 * time.Millisecond
+	g.Rebalance = 50 * time.Millisecond
+	grp, err := stream.NewGroup(rdb, cfg, g, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- grp.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return grp, cancel, done
+}
+
+// inOrder checks each shard's bodies were applied once each, in production order.
+func inOrder(t *testing.T, m *memSink, cfg stream.Config, shards, n int) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s := 0; s < shards; s++ {
+		var want []string
+		for i := s; i < n; i += shards {
+			want = append(want, fmt.Sprintf("e%06d", i))
+		}
+		got := m.applied[cfg.Stream(s)]
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("shard %d: applied %d entries, want %d in order (first got %v)", s, len(got), len(want), head(got))
+		}
+	}
+}
+
+func head(s []string) []string {
+	if len(s) > 5 {
+		return s[:5]
+	}
+	return s
+}
+
+func TestGroupAppliesEverythingOnceInOrder(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 4}
+	p, err := stream.NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(t, p, 4, 5000)
+	sink := newMemSink()
+	sink.transient = 3 // transient failures are retried, not dead-lettered
+	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 300}, sink)
+	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 5000 })
+	inOrder(t, sink, cfg, 4, 5000)
+	if _, d := sink.total(); d != 0 {
+		t.Fatalf("dead letters %d, want 0", d)
+	}
+}
+
+func TestPendingEntriesOfADeadConsumerAreReclaimedFirst(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 100)
+	ctx := context.Background()
+	// A consumer that read 40 entries and died before committing them.
+	if err := rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{cfg.Stream(0), ">"}, Count: 40}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sink := newMemSink()
+	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 16}, sink)
+	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 100 })
+	inOrder(t, sink, cfg, 1, 100)
+	pend, err := rdb.XPending(ctx, cfg.Stream(0), "book").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pend.Count != 0 {
+		t.Fatalf("pending after processing = %d, want 0", pend.Count)
+	}
+}
+
+func TestCommittedButUnackedEntriesAreNotAppliedTwice(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 50)
+	ctx := context.Background()
+	_ = rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err()
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{cfg.Stream(0), ">"}, Count: 20}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dead consumer committed its 20 entries, then died before XACK.
+	sink := newMemSink()
+	sink.last[cfg.Stream(0)+"book"] = res[0].Messages[19].ID
+	for i := 0; i < 20; i++ {
+		sink.applied[cfg.Stream(0)] = append(sink.applied[cfg.Stream(0)], fmt.Sprintf("e%06d", i))
+	}
+	runGroup(t, rdb, cfg, stream.GroupConfig{}, sink)
+	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 50 })
+	time.Sleep(100 * time.Millisecond)
+	inOrder(t, sink, cfg, 1, 50)
+}
+
+func TestPoisonEntriesAreDeadLetteredAlone(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 30)
+	sink := newMemSink()
+	sink.failBody = "e000017"
+	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 10}, sink)
+	waitFor(t, "all settled", func() bool { a, d := sink.total(); return a+d == 30 })
+	a, d := sink.total()
+	if a != 29 || d != 1 {
+		t.Fatalf("applied %d dead %d, want 29 and 1", a, d)
+	}
+	dl := sink.dead[cfg.Stream(0)][0]
+	if string(dl.Entry.Body) != "e000017" || dl.Reason != "apply_failed" {
+		t.Fatalf("dead letter = %q %s, want e000017 apply_failed", dl.Entry.Body, dl.Reason)
+	}
+}
+
+func TestRedeliveredTooOftenIsDeadLettered(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 3)
+	ctx := context.Background()
+	_ = rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err()
+	// Entry 0 was delivered 6 times to consumers that crashed on it.
+	if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{cfg.Stream(0), ">"}, Count: 1}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := rdb.XRange(ctx, cfg.Stream(0), "-", "+").Result()
+	for i := 0; i < 5; i++ {
+		if err := rdb.XClaim(ctx, &redis.XClaimArgs{Stream: cfg.Stream(0), Group: "book", Consumer: "dead", Messages: []string{first[0].ID}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := newMemSink()
+	runGroup(t, rdb, cfg, stream.GroupConfig{MaxDeliveries: 5}, sink)
+	waitFor(t, "settled", func() bool { a, d := sink.total(); return a+d == 3 })
+	if d := sink.dead[cfg.Stream(0)]; len(d) != 1 || d[0].Reason != "max_deliveries" || string(d[0].Entry.Body) != "e000000" {
+		t.Fatalf("dead letters = %+v, want e000000 max_deliveries", d)
+	}
+}
+
+func TestBackpressureWaitsInsteadOfTrimming(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1, MaxLen: 1000}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 1000)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := p.Add(ctx, []stream.Message{{Shard: 0, Key: []byte("x"), Body: []byte("over")}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Add over the bound = %v, want it to block until the deadline", err)
+	}
+	if n := rdb.XLen(context.Background(), cfg.Stream(0)).Val(); n != 1000 {
+		t.Fatalf("stream length %d, want 1000 (nothing trimmed, nothing added)", n)
+	}
+	// Once a consumer group has processed the entries, they are trimmed and room returns.
+	sink := newMemSink()
+	runGroup(t, rdb, cfg, stream.GroupConfig{}, sink)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel2()
+	if err := p.Add(ctx2, []stream.Message{{Shard: 0, Key: []byte("x"), Body: []byte("e001000")}}); err != nil {
+		t.Fatalf("Add after consumption: %v", err)
+	}
+	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 1001 })
+}
+
+func TestTrimKeepsWhatASlowGroupStillNeeds(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 100)
+	ctx := context.Background()
+	s := cfg.Stream(0)
+	_ = rdb.XGroupCreateMkStream(ctx, s, "fast", "0").Err()
+	_ = rdb.XGroupCreateMkStream(ctx, s, "slow", "0").Err()
+	res, _ := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "fast", Consumer: "a", Streams: []string{s, ">"}, Count: 100}).Result()
+	var ids []string
+	for _, m := range res[0].Messages {
+		ids = append(ids, m.ID)
+	}
+	rdb.XAck(ctx, s, "fast", ids...)
+	// slow read 60 and acked only the first 30.
+	res, _ = rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "slow", Consumer: "b", Streams: []string{s, ">"}, Count: 60}).Result()
+	rdb.XAck(ctx, s, "slow", ids[:30]...)
+	if err := stream.TrimAcked(ctx, rdb, s); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := rdb.XRange(ctx, s, "-", "+").Result()
+	if len(left) == 0 || stream.CompareIDs(left[0].ID, ids[30]) > 0 {
+		t.Fatalf("trimmed past the slow group's oldest pending entry %s", ids[30])
+	}
+	_ = res
+}
+
+func TestTwoProcessesShareShardsAndHandOver(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 6}
+	p, _ := stream.NewProducer(rdb, cfg)
+	sink := newMemSink()
+	a, stopA, doneA := runGroup(t, rdb, cfg, stream.GroupConfig{Owner: "a"}, sink)
+	b, _, _ := runGroup(t, rdb, cfg, stream.GroupConfig{Owner: "b"}, sink)
+	waitFor(t, "shards split", func() bool { return len(a.Owned()) == 3 && len(b.Owned()) == 3 })
+	produce(t, p, 6, 3000)
+	waitFor(t, "first half applied", func() bool { x, _ := sink.total(); return x == 3000 })
+	stopA()
+	<-doneA
+	waitFor(t, "b owns every shard", func() bool { return len(b.Owned()) == 6 })
+	var msgs []stream.Message
+	for i := 3000; i < 6000; i++ {
+		msgs = append(msgs, stream.Message{Shard: i % 6, Key: []byte("k"), Body: []byte(fmt.Sprintf("e%06d", i))})
+	}
+	if err := p.Add(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "all applied", func() bool { x, _ := sink.total(); return x == 6000 })
+	inOrder(t, sink, cfg, 6, 6000)
+}
+
+func TestParseAndCompareIDs(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"1-0", "1-0", 0}, {"1-1", "1-0", 1}, {"9-5", "10-0", -1}, {"0-0", "1-0", -1}, {"", "1-0", -1},
+	}
+	for _, tt := range tests {
+		if got := stream.CompareIDs(tt.a, tt.b); got != tt.want {
+			t.Errorf("CompareIDs(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	if _, err := stream.ParseID("12"); err == nil {
+		t.Error("ParseID(12) succeeded, want an error")
+	}
+}
