@@ -35,7 +35,7 @@ const DLQMaxLen = 100000
 
 // NewIngress returns an ingress that labels its metrics with origin.
 func NewIngress(prod *stream.Producer, rdb redis.UniversalClient, st *store.Store, m *Metrics, origin string) *Ingress {
-	return &Ingress{prod: prod, rdb: rdb, st: st, metrics: m, origin: origin, batch: 1000, ByReason: map[string]int64{}}
+	return &Ingress{prod: prod, rdb: rdb, st: st, metrics: m, origin: origin, batch: 4000, ByReason: map[string]int64{}}
 }
 
 // Add queues a validated event for its shard stream.

@@ -61,9 +61,13 @@ func (s *BookSink) Commit(ctx context.Context, b stream.Batch) error {
 			dead = append(dead, store.DeadLetter{Reason: reason, Detail: err.Error(), Source: b.Stream + ":" + e.ID, Raw: clip(e.Body)})
 			continue
 		}
-		kh := ev.KeyHash()
+		key := e.Key
+		if len(key) != 16 { // the producer sends the key hash; recompute when it did not
+			kh := ev.KeyHash()
+			key = kh[:]
+		}
 		evs = append(evs, ev)
-		rows = append(rows, store.EventRow{Key: kh[:], Kind: string(ev.Kind), Src: ev.Src, TS: ev.TS, Body: e.Body})
+		rows = append(rows, store.EventRow{Key: key, Kind: string(ev.Kind), Src: ev.Src, TS: ev.TS, Body: e.Body})
 	}
 	err := pgx.BeginFunc(ctx, s.st.Pool(), func(tx pgx.Tx) error {
 		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {

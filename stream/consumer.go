@@ -113,6 +113,16 @@ type shardWorker struct {
 // reads new ones. stop asks it to finish the current batch and return; hard cancels.
 func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 	ctx := hard
+	// Blocking reads end as soon as a stop is asked; commits only on a hard cancel.
+	readCtx, cancelRead := context.WithCancel(hard)
+	defer cancelRead()
+	go func() {
+		select {
+		case <-stop:
+			cancelRead()
+		case <-readCtx.Done():
+		}
+	}()
 	epoch, lastID, err := w.sink.Claim(ctx, w.name, w.g.Group, w.g.Owner)
 	if err != nil {
 		return fmt.Errorf("claim %s: %w", w.name, err)
@@ -156,7 +166,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 		if stopped(stop) {
 			return nil
 		}
-		res, err := w.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		res, err := w.rdb.XReadGroup(readCtx, &redis.XReadGroupArgs{
 			Group: w.g.Group, Consumer: w.g.Owner,
 			Streams: []string{w.name, ">"},
 			Count:   int64(w.g.Batch), Block: w.g.Block,
@@ -166,7 +176,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 			continue
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if readCtx.Err() != nil {
 				return nil
 			}
 			if isNoGroup(err) { // the stream or group was deleted under us (FLUSHALL, restart without persistence)

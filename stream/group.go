@@ -194,8 +194,17 @@ func (gr *Group) leave() {
 	gr.mu.Lock()
 	defer gr.mu.Unlock()
 	ctx := context.Background()
+	// Ask every shard to stop at once; each finishes its in-flight batch.
+	for _, o := range gr.owned {
+		close(o.stop)
+	}
 	for s, o := range gr.owned {
-		gr.stopShard(o)
+		select {
+		case <-o.done:
+		case <-time.After(gr.g.StopTimeout):
+			o.cancel()
+			<-o.done
+		}
 		gr.release(ctx, s)
 		delete(gr.owned, s)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -160,9 +162,21 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	wallet := fs.String("wallet", "", "wallet of Hyperliquid userFills files that do not name one")
 	noWorkers := fs.Bool("no-workers", false, "do not run the book stage in-process (running workers commit; replay still waits)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to this file")
 	files, err := parseInterspersed(fs, c, args)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if len(files) == 0 {
 		return fmt.Errorf("%w: no input files (coattail replay FILE...)", errUsage)

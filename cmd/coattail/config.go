@@ -21,8 +21,11 @@ type config struct {
 	RedisURL    string
 	HTTPAddr    string
 	Shards      int
-	LogLevel    string
-	LogFormat   string
+	// StreamPrefix prefixes every Redis key of the streams, so several deployments
+	// (or test runs) can share one Redis.
+	StreamPrefix string
+	LogLevel     string
+	LogFormat    string
 }
 
 // env reads COATTAIL_<name> with a default.
@@ -44,6 +47,7 @@ func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
 		n = -1 // reported by validate
 	}
 	fs.IntVar(&c.Shards, "shards", n, "number of event stream shards; every process must agree (env COATTAIL_SHARDS)")
+	fs.StringVar(&c.StreamPrefix, "stream-prefix", env(getenv, "STREAM_PREFIX", "coattail"), "prefix of the Redis stream keys; every process sharing the streams must agree (env COATTAIL_STREAM_PREFIX)")
 	fs.StringVar(&c.LogLevel, "log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (env COATTAIL_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env(getenv, "LOG_FORMAT", "text"), "text or json (env COATTAIL_LOG_FORMAT)")
 }
@@ -64,6 +68,9 @@ func (c *config) validate() error {
 	}
 	if c.Shards < 1 || c.Shards > 1024 {
 		errs = append(errs, fmt.Errorf("shards: must be an integer 1..1024 (COATTAIL_SHARDS)"))
+	}
+	if c.StreamPrefix == "" || strings.ContainsAny(c.StreamPrefix, " \t\r\n{}") {
+		errs = append(errs, fmt.Errorf("stream prefix %q: want a non-empty key prefix without spaces or braces (COATTAIL_STREAM_PREFIX)", c.StreamPrefix))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

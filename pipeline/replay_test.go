@@ -1,0 +1,326 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
+)
+
+// TestReplayBadInput: every bad-input class is dead-lettered with its reason, counted in
+// the summary and stored; the good lines around them are applied and the run succeeds.
+func TestReplayBadInput(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	bad := badLines()
+
+	// File A: good and bad lines interleaved; its last line is a truncated object
+	// without a newline.
+	var lines []string
+	wantReason := map[string]int64{}
+	wantSource := map[string]string{} // file:line -> reason
+	goodA := []string{goodTransfer, goodSwap, goodTrade, goodFill, goodPosition, goodPrice}
+	pathA := filepath.Join(dir, "mixed.ndjson")
+	for i, b := range bad {
+		lines = append(lines, goodA[i%len(goodA)])
+		if i < len(goodA) {
+			// the first copy of each good line is new; later copies repeat its key
+		}
+		lines = append(lines, b.line)
+		wantReason[b.reason]++
+		wantSource[pathA+":"+strconv.Itoa(len(lines))] = b.reason
+	}
+	lines = append(lines, "", "   ") // blank lines are not records
+	lastBad := `{"kind":"price","src":"hyperliquid","ts":"2025-02-04T09:34:27Z","symbol":"BT`
+	lines = append(lines, lastBad)
+	wantReason["bad_json"]++
+	wantSource[pathA+":"+strconv.Itoa(len(lines))] = "bad_json"
+	writeFile(t, pathA, lines, true)
+	readA := len(bad)*2 + 1
+
+	// File B: good lines only; the last one has no newline and must still count.
+	lastGood := `{"kind":"fill","src":"hyperliquid","ts":"2025-03-01T00:00:00Z","wallet":"0x1111111111111111111111111111111111111111","coin":"ETH","side":"buy","px":"2000","sz":"1.5","fee":"0.5","id":"last-line"}`
+	pathB := filepath.Join(dir, "last-line.ndjson")
+	writeFile(t, pathB, []string{goodPrice, lastGood}, true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sum, err := e.replay(ctx, []string{pathA, pathB}, nil)
+	if err != nil {
+		t.Fatalf("replay with bad input failed: %v", err)
+	}
+	var wantDead int64
+	for _, n := range wantReason {
+		wantDead += n
+	}
+	// Distinct good events: the six of file A (repeated, same keys) and the new fill of B.
+	const wantEvents = 7
+	if sum.Read != int64(readA+2) || sum.DeadLettered != wantDead || sum.Accepted != int64(readA+2)-wantDead || !sum.Committed {
+		t.Errorf("summary: read %d accepted %d dead %d committed %v; want read %d accepted %d dead %d committed",
+			sum.Read, sum.Accepted, sum.DeadLettered, sum.Committed, readA+2, int64(readA+2)-wantDead, wantDead)
+	}
+	if !maps.Equal(sum.ByReason, wantReason) {
+		t.Errorf("summary by reason:\n got  %s\n want %s", reasonsOf(sum.ByReason), reasonsOf(wantReason))
+	}
+	stored, err := e.st.DeadLetterCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(stored, wantReason) {
+		t.Errorf("dead_letters by reason:\n got  %s\n want %s", reasonsOf(stored), reasonsOf(wantReason))
+	}
+	rows, err := e.st.Pool().Query(ctx, `SELECT source, reason, detail, length(raw) FROM dead_letters`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotSource := map[string]string{}
+	for rows.Next() {
+		var src, reason, detail string
+		var rawLen int
+		if err := rows.Scan(&src, &reason, &detail, &rawLen); err != nil {
+			t.Fatal(err)
+		}
+		gotSource[src] = reason
+		if !strings.HasPrefix(detail, reason) {
+			t.Errorf("dead letter %s: detail %q does not start with its reason %q", src, detail, reason)
+		}
+		if rawLen == 0 || rawLen > 4096 {
+			t.Errorf("dead letter %s: raw is %d bytes, want 1..4096", src, rawLen)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(gotSource, wantSource) {
+		t.Errorf("dead letters by file:line:\n got  %v\n want %v", gotSource, wantSource)
+	}
+	if n := e.eventCount(t); n != wantEvents {
+		t.Errorf("events stored: %d, want %d", n, wantEvents)
+	}
+	// The fill on the last line (no newline) reached the book.
+	v, err := e.st.Wallet(ctx, "0x1111111111111111111111111111111111111111")
+	if err != nil {
+		t.Fatalf("wallet of the last line's fill: %v", err)
+	}
+	if len(v.Positions) != 1 || v.Positions[0].Size.String() != "1.5" || v.Fees.String() != "0.5" {
+		t.Errorf("wallet of the last line's fill: %+v", v)
+	}
+}
+
+// TestReplayUnopenableFile: a file that cannot be read is an error, and nothing of the
+// other files is produced.
+func TestReplayUnopenableFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.ndjson")
+	writeFile(t, good, []string{goodTrade, goodPrice}, false)
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nope.ndjson"), "no such file"},
+		{"directory", dir, "directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := e.replay(ctx, []string{good, tc.path}, nil)
+			if err == nil {
+				t.Fatalf("replay of %s: no error", tc.path)
+			}
+			if !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q: want the path %s and %q", err, tc.path, tc.want)
+			}
+			if n := e.eventCount(t); tc.name == "missing" && n != 0 {
+				t.Errorf("%d events stored although a file could not be opened", n)
+			}
+		})
+	}
+}
+
+// TestReplayDatabaseUnreachable: a store whose database is gone makes Replay fail
+// rather than hang or report success.
+func TestReplayDatabaseUnreachable(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "in.ndjson")
+	writeFile(t, path, []string{goodTrade, `not json`, goodPrice}, false)
+	e.st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sum, err := e.replay(ctx, []string{path}, nil)
+	if err == nil {
+		t.Fatalf("replay against a closed database succeeded: %+v", sum)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("replay against a closed database did not return before the test's deadline: %v", err)
+	}
+	if sum.Committed {
+		t.Errorf("summary claims everything committed: %+v", sum)
+	}
+}
+
+// TestReplayState checks the effectively-once guarantee on a generated market: replaying
+// twice, a cancelled replay resumed, and two consumer groups sharing the shards all end
+// in exactly the state of one uninterrupted replay.
+func TestReplayState(t *testing.T) {
+	in := writeDemoInput(t, t.TempDir(), 11, 900)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	base := newEnv(t)
+	t0 := time.Now()
+	sum, err := base.replay(ctx, []string{in.path}, nil)
+	if err != nil {
+		t.Fatalf("uninterrupted replay: %v", err)
+	}
+	t.Logf("uninterrupted replay of %d records: %.2fs", in.lines, time.Since(t0).Seconds())
+	if sum.Read != int64(in.lines) || sum.Accepted != int64(in.accepted) || !maps.Equal(sum.ByReason, in.dead) || !sum.Committed {
+		t.Fatalf("uninterrupted replay summary %+v; want read %d accepted %d by reason %s", sum, in.lines, in.accepted, reasonsOf(in.dead))
+	}
+	if n := base.eventCount(t); n != int64(in.accepted) {
+		t.Fatalf("uninterrupted replay stored %d events, want %d", n, in.accepted)
+	}
+	want := stateChecksum(t, base.st.Pool())
+
+	t.Run("twice", func(t *testing.T) {
+		// The baseline's schema and streams, replayed again.
+		sum, err := base.replay(ctx, []string{in.path}, nil)
+		if err != nil {
+			t.Fatalf("second replay: %v", err)
+		}
+		if !sum.Committed || sum.Accepted != int64(in.accepted) {
+			t.Errorf("second replay summary %+v", sum)
+		}
+		sameState(t, "replayed twice", stateChecksum(t, base.st.Pool()), want)
+	})
+
+	t.Run("cancelled then resumed", func(t *testing.T) {
+		e := newEnv(t)
+		cctx, stop := context.WithCancel(ctx)
+		var partial int64
+		watch := make(chan struct{})
+		go func() {
+			defer close(watch)
+			waitFor(cctx, func() bool {
+				n, err := e.st.EventCount(cctx)
+				if err == nil && n > 0 {
+					partial = n
+					stop()
+					return true
+				}
+				return false
+			})
+		}()
+		sum, err := e.replay(cctx, []string{in.path}, nil)
+		stop()
+		<-watch
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled replay returned %v (summary %+v), want context.Canceled", err, sum)
+		}
+		if sum.Committed {
+			t.Errorf("cancelled replay reports everything committed")
+		}
+		got := e.eventCount(t)
+		t.Logf("cancelled with %d events committed (%d when cancelling) of %d", got, partial, in.accepted)
+		if got >= int64(in.accepted) {
+			t.Fatalf("the cancel landed after the replay had committed everything (%d events): make the input larger", got)
+		}
+		sum, err = e.replay(ctx, []string{in.path}, nil)
+		if err != nil || !sum.Committed {
+			t.Fatalf("resumed replay: %v (summary %+v)", err, sum)
+		}
+		sameState(t, "cancelled then resumed", stateChecksum(t, e.st.Pool()), want)
+	})
+
+	t.Run("two groups share the shards", func(t *testing.T) {
+		e := newEnv(t)
+		gctx, stopAll := context.WithCancel(ctx)
+		defer stopAll()
+		var commits [2]atomic.Int64
+		var wg sync.WaitGroup
+		stops := make([]context.CancelFunc, 2)
+		start := func(i int) {
+			// Each group has its own pool, as separate processes would.
+			st := openStore(t, e.url)
+			grp, err := stream.NewGroup(e.rdb, e.scfg(), stream.GroupConfig{
+				Group: pipeline.BookGroup, Owner: fmt.Sprintf("worker-%d", i), Batch: 500,
+				Block: 50 * time.Millisecond, Rebalance: 100 * time.Millisecond, Logger: e.logger(),
+				Observe: func(_, applied, dead int, _ time.Duration) { commits[i].Add(1) },
+			}, pipeline.NewBookSink(st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, stop := context.WithCancel(gctx)
+			stops[i] = stop
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := grp.Run(c); err != nil {
+					t.Errorf("group %d: %v", i, err)
+				}
+			}()
+		}
+		start(0)
+		// The second group joins once the first has committed something, and the
+		// first leaves half-way: shards change hands twice while the producer feeds.
+		watch := make(chan struct{})
+		go func() {
+			defer close(watch)
+			joined := false
+			waitFor(gctx, func() bool {
+				n, err := e.st.EventCount(gctx)
+				if err != nil {
+					return false
+				}
+				if !joined && n > 0 {
+					joined = true
+					start(1)
+				}
+				if joined && n > int64(in.accepted)/2 && commits[1].Load() > 0 {
+					stops[0]()
+					return true
+				}
+				return false
+			})
+		}()
+		sum, err := e.replay(ctx, []string{in.path}, func(c *pipeline.ReplayConfig) { c.NoWorkers = true })
+		<-watch
+		stopAll()
+		wg.Wait()
+		if err != nil || !sum.Committed {
+			t.Fatalf("replay with external groups: %v (summary %+v)", err, sum)
+		}
+		t.Logf("batches committed: worker-0 %d, worker-1 %d", commits[0].Load(), commits[1].Load())
+		if commits[0].Load() == 0 || commits[1].Load() == 0 {
+			t.Errorf("both groups should have committed batches: %d and %d", commits[0].Load(), commits[1].Load())
+		}
+		var owners, claims int64
+		if err := e.st.Pool().QueryRow(ctx, `SELECT count(DISTINCT owner), sum(epoch) FROM stream_checkpoints WHERE grp = $1`,
+			pipeline.BookGroup).Scan(&owners, &claims); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("checkpoint owners %d, shard claims %d", owners, claims)
+		sameState(t, "two groups", stateChecksum(t, e.st.Pool()), want)
+	})
+}
+
+func openStore(t testing.TB, url string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.Config{URL: url, MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
