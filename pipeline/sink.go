@@ -15,7 +15,7 @@ import (
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	)
+)
 
 // BookGroup is the consumer group of the book stage.
 const BookGroup = "book"

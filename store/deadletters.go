@@ -28,7 +28,6 @@ func (d DeadLetter) Key() []byte {
 	return h.Sum(nil)[:16]
 }
 
-
 // InsertDeadLetters stores dead letters in one round trip (idempotently).
 func InsertDeadLetters(ctx context.Context, tx pgx.Tx, ds []DeadLetter) error {
 	if len(ds) == 0 {

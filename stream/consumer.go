@@ -404,7 +404,9 @@ func ensureGroup(ctx context.Context, rdb redis.UniversalClient, stream, group s
 	return nil
 }
 
-func isBusyGroup(err error) bool { return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP" }
+func isBusyGroup(err error) bool {
+	return err != nil && len(err.Error()) >= 9 && err.Error()[:9] == "BUSYGROUP"
+}
 
 func isNoGroup(err error) bool {
 	if err == nil {

@@ -119,7 +119,9 @@ func (a ID) Next() ID {
 	return ID{a.Ms, a.Seq + 1}
 }
 
-func (a ID) String() string { return strconv.FormatUint(a.Ms, 10) + "-" + strconv.FormatUint(a.Seq, 10) }
+func (a ID) String() string {
+	return strconv.FormatUint(a.Ms, 10) + "-" + strconv.FormatUint(a.Seq, 10)
+}
 
 // CompareIDs compares two id strings; unparseable ids sort first.
 func CompareIDs(a, b string) int {
