@@ -333,7 +333,6 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	res.Figures = append(res.Figures, e2e)
 
 	// 4. References and verdict.
-	link(res, FigRedisRoundTrip, FigRedisXAdd)
 	link(res, FigPGUpsert, FigPGCopy)
 	link(res, FigEndToEnd, FigRedisRoundTrip)
 	rt, _ := res.Figure(FigRedisRoundTrip)

@@ -106,8 +106,14 @@ func (r *Result) ratioLine() string {
 	if r.Verdict.Ratio > 0 {
 		factor = fmt.Sprintf("%.2fx", 1/r.Verdict.Ratio)
 	}
-	return fmt.Sprintf("Ratio end to end / raw Redis round trip: %.3f (%s events/s vs %s msg/s; the raw round trip is %s faster).",
+	line := fmt.Sprintf("Ratio end to end / raw Redis round trip: %.3f (%s events/s vs %s msg/s; the raw round trip is %s faster).",
 		r.Verdict.Ratio, thousands(e2e.PerSec), thousands(rt.PerSec), factor)
+	if up, ok := r.Figure(FigPGUpsert); ok && up.PerSec > 0 {
+		line += fmt.Sprintf("\nOn the Postgres side, end to end runs at %.2fx of the raw unnest upsert (%s rows/s), "+
+			"the statement the book stage writes every event with before its book and checkpoint writes.",
+			e2e.PerSec/up.PerSec, thousands(up.PerSec))
+	}
+	return line
 }
 
 func (r *Result) verdictLine() string {

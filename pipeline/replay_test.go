@@ -34,9 +34,6 @@ func TestReplayBadInput(t *testing.T) {
 	pathA := filepath.Join(dir, "mixed.ndjson")
 	for i, b := range bad {
 		lines = append(lines, goodA[i%len(goodA)])
-		if i < len(goodA) {
-			// the first copy of each good line is new; later copies repeat its key
-		}
 		lines = append(lines, b.line)
 		wantReason[b.reason]++
 		wantSource[pathA+":"+strconv.Itoa(len(lines))] = b.reason
@@ -165,6 +162,7 @@ func TestReplayDatabaseUnreachable(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("replay against a closed database did not return before the test's deadline: %v", err)
 	}
+	t.Logf("error: %v", err)
 	if sum.Committed {
 		t.Errorf("summary claims everything committed: %+v", sum)
 	}
@@ -205,43 +203,51 @@ func TestReplayState(t *testing.T) {
 		sameState(t, "replayed twice", stateChecksum(t, base.st.Pool()), want)
 	})
 
-	t.Run("cancelled then resumed", func(t *testing.T) {
-		e := newEnv(t)
-		cctx, stop := context.WithCancel(ctx)
-		var partial int64
-		watch := make(chan struct{})
-		go func() {
-			defer close(watch)
-			waitFor(cctx, func() bool {
-				n, err := e.st.EventCount(cctx)
-				if err == nil && n > 0 {
-					partial = n
-					stop()
-					return true
-				}
-				return false
-			})
-		}()
-		sum, err := e.replay(cctx, []string{in.path}, nil)
-		stop()
-		<-watch
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("cancelled replay returned %v (summary %+v), want context.Canceled", err, sum)
-		}
-		if sum.Committed {
-			t.Errorf("cancelled replay reports everything committed")
-		}
-		got := e.eventCount(t)
-		t.Logf("cancelled with %d events committed (%d when cancelling) of %d", got, partial, in.accepted)
-		if got >= int64(in.accepted) {
-			t.Fatalf("the cancel landed after the replay had committed everything (%d events): make the input larger", got)
-		}
-		sum, err = e.replay(ctx, []string{in.path}, nil)
-		if err != nil || !sum.Committed {
-			t.Fatalf("resumed replay: %v (summary %+v)", err, sum)
-		}
-		sameState(t, "cancelled then resumed", stateChecksum(t, e.st.Pool()), want)
-	})
+	for _, tc := range []struct {
+		name string
+		at   int64 // cancel once more than this many events are committed
+	}{
+		{"cancelled early then resumed", 0},
+		{"cancelled mid-run then resumed", int64(in.accepted) / 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			cctx, stop := context.WithCancel(ctx)
+			var partial int64
+			watch := make(chan struct{})
+			go func() {
+				defer close(watch)
+				waitFor(cctx, func() bool {
+					n, err := e.st.EventCount(cctx)
+					if err == nil && n > tc.at {
+						partial = n
+						stop()
+						return true
+					}
+					return false
+				})
+			}()
+			sum, err := e.replay(cctx, []string{in.path}, nil)
+			stop()
+			<-watch
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled replay returned %v (summary %+v), want context.Canceled", err, sum)
+			}
+			if sum.Committed {
+				t.Errorf("cancelled replay reports everything committed")
+			}
+			got := e.eventCount(t)
+			t.Logf("cancelled at %d events committed (%d after stopping) of %d; %d read", partial, got, in.accepted, sum.Read)
+			if got >= int64(in.accepted) {
+				t.Fatalf("the cancel landed after the replay had committed everything (%d events): make the input larger", got)
+			}
+			sum, err = e.replay(ctx, []string{in.path}, nil)
+			if err != nil || !sum.Committed {
+				t.Fatalf("resumed replay: %v (summary %+v)", err, sum)
+			}
+			sameState(t, tc.name, stateChecksum(t, e.st.Pool()), want)
+		})
+	}
 
 	t.Run("two groups share the shards", func(t *testing.T) {
 		e := newEnv(t)
@@ -250,16 +256,20 @@ func TestReplayState(t *testing.T) {
 		var commits [2]atomic.Int64
 		var wg sync.WaitGroup
 		stops := make([]context.CancelFunc, 2)
-		start := func(i int) {
+		start := func(i int) error {
 			// Each group has its own pool, as separate processes would.
-			st := openStore(t, e.url)
+			st, err := store.Open(gctx, store.Config{URL: e.url, MaxConns: 4})
+			if err != nil {
+				return err
+			}
+			t.Cleanup(st.Close)
 			grp, err := stream.NewGroup(e.rdb, e.scfg(), stream.GroupConfig{
 				Group: pipeline.BookGroup, Owner: fmt.Sprintf("worker-%d", i), Batch: 500,
 				Block: 50 * time.Millisecond, Rebalance: 100 * time.Millisecond, Logger: e.logger(),
 				Observe: func(_, applied, dead int, _ time.Duration) { commits[i].Add(1) },
 			}, pipeline.NewBookSink(st))
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			c, stop := context.WithCancel(gctx)
 			stops[i] = stop
@@ -270,8 +280,11 @@ func TestReplayState(t *testing.T) {
 					t.Errorf("group %d: %v", i, err)
 				}
 			}()
+			return nil
 		}
-		start(0)
+		if err := start(0); err != nil {
+			t.Fatal(err)
+		}
 		// The second group joins once the first has committed something, and the
 		// first leaves half-way: shards change hands twice while the producer feeds.
 		watch := make(chan struct{})
@@ -285,7 +298,10 @@ func TestReplayState(t *testing.T) {
 				}
 				if !joined && n > 0 {
 					joined = true
-					start(1)
+					if err := start(1); err != nil {
+						t.Errorf("second group: %v", err)
+						return true
+					}
 				}
 				if joined && n > int64(in.accepted)/2 && commits[1].Load() > 0 {
 					stops[0]()
@@ -313,14 +329,4 @@ func TestReplayState(t *testing.T) {
 		t.Logf("checkpoint owners %d, shard claims %d", owners, claims)
 		sameState(t, "two groups", stateChecksum(t, e.st.Pool()), want)
 	})
-}
-
-func openStore(t testing.TB, url string) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), store.Config{URL: url, MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	return st
 }

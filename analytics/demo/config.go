@@ -46,6 +46,10 @@ type Config struct {
 	// Step is the event time between two ticks, between MinStep and MaxStep.
 	// Defaults to 1s.
 	Step time.Duration
+	// FirstID is the first trade id and the first fill id. Give each run that shares
+	// a database its own range (say, the start time in microseconds), or its events
+	// collide with the previous run's as duplicates. Defaults to 1.
+	FirstID uint64
 }
 
 // DefaultStart is the event time of the first tick when Config.Start is zero.

@@ -110,7 +110,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	g.Go(func() error { return grp.Run(gctx) })
 	if !*noDemo {
 		step := time.Duration(float64(time.Second) / *tps)
-		mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: time.Now().UTC().Truncate(step)})
+		start := time.Now().UTC().Truncate(step)
+		mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: start,
+			FirstID: uint64(start.UnixMicro())})
 		if err != nil {
 			return fmt.Errorf("%w: demo market: %v", errUsage, err)
 		}
@@ -381,7 +383,8 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 	}
 	defer d.close()
 	step := time.Duration(float64(time.Second) / *tps)
-	mk, err := demo.New(demo.Config{Seed: *seed, Step: step, Start: time.Now().UTC().Truncate(step)})
+	start := time.Now().UTC().Truncate(step)
+	mk, err := demo.New(demo.Config{Seed: *seed, Step: step, Start: start, FirstID: uint64(start.UnixMicro())})
 	if err != nil {
 		return err
 	}

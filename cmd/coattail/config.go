@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/coattailcapital/coattail/store"
+	"golang.org/x/term"
 )
 
 // config is what every subcommand shares: flags, defaulted from COATTAIL_* variables.
@@ -113,8 +114,7 @@ func redact(s string) string {
 
 // stdinIsTerminal reports whether standard input is an interactive terminal.
 func stdinIsTerminal() bool {
-	fi, err := os.Stdin.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(os.Stdin.Fd()))
 }
 
 // splitCSV splits a comma-separated list, dropping empties.
