@@ -107,6 +107,10 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) leaderboard(w http.ResponseWriter, r *http.Request) {
 	q := store.LeaderboardQuery{Window: r.URL.Query().Get("window")}
+	if q.Window != "" && q.Window != "all" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "window must be \"all\" (time windows come with alpha scoring)"})
+		return
+	}
 	var err error
 	if v := r.URL.Query().Get("limit"); v != "" {
 		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 1 || q.Limit > 1000 {

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// TestCLIConfigErrors: a configuration mistake is exit status 2 with a message naming
+// the setting, before anything is connected to.
+func TestCLIConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.ndjson")
+	writeFile(t, in, []string{goodTrade}, false)
+	// Nothing listens on port 1: a command that connected would fail differently.
+	base := newCLI("postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", "unused").with("COATTAIL_REDIS_URL", "redis://127.0.0.1:1/0")
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"shards not a number", []string{"COATTAIL_SHARDS", "abc"}, []string{"replay", in}, "shards"},
+		{"shards out of range", []string{"COATTAIL_SHARDS", "0"}, []string{"replay", in}, "shards"},
+		{"http addr nonsense", []string{"COATTAIL_HTTP_ADDR", "nonsense"}, []string{"replay", in}, "http addr"},
+		{"http addr bad port", []string{"COATTAIL_HTTP_ADDR", "127.0.0.1:99999"}, []string{"worker"}, "http addr"},
+		{"database url scheme", []string{"COATTAIL_DATABASE_URL", "mysql://root@localhost/db"}, []string{"leaderboard", "--json"}, "database url"},
+		{"redis url scheme", []string{"COATTAIL_REDIS_URL", "http://localhost:6379"}, []string{"replay", in}, "redis url"},
+		{"log level", []string{"COATTAIL_LOG_LEVEL", "loud"}, []string{"replay", in}, "log level"},
+		{"stream prefix with spaces", []string{"COATTAIL_STREAM_PREFIX", "a b"}, []string{"replay", in}, "stream prefix"},
+		{"flag overrides env", nil, []string{"replay", "--shards", "abc", in}, "shards"},
+		{"no input files", nil, []string{"replay", "--json"}, "no input files"},
+		{"bad --until", nil, []string{"replay", "--until", "yesterday", in}, "--until"},
+		{"unknown command", nil, []string{"frobnicate"}, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := base.with(tc.env...).run(t, tc.args...)
+			if r.code != 2 {
+				t.Fatalf("want exit 2, got %s", r)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr does not name %q:\n%s", tc.want, r.stderr)
+			}
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Errorf("stderr looks like a crash:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestCLIUnreachable: a database or Redis that does not answer is a clear error and a
+// non-zero exit, promptly (connection refused is not retried until a timeout).
+func TestCLIUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.ndjson")
+	writeFile(t, in, []string{goodTrade}, false)
+	good := newSchema(t)
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want []string
+	}{
+		{"database on replay", []string{"COATTAIL_DATABASE_URL", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable"},
+			[]string{"replay", "--json", in}, []string{"postgres", "127.0.0.1:1"}},
+		{"database on leaderboard", []string{"COATTAIL_DATABASE_URL", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable"},
+			[]string{"leaderboard", "--json"}, []string{"postgres", "127.0.0.1:1"}},
+		{"database on worker", []string{"COATTAIL_DATABASE_URL", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable"},
+			[]string{"worker"}, []string{"postgres", "127.0.0.1:1"}},
+		{"redis on replay", []string{"COATTAIL_REDIS_URL", "redis://127.0.0.1:1/0"},
+			[]string{"replay", "--json", in}, []string{"redis", "127.0.0.1:1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := good.cli.with(tc.env...).run(t, tc.args...)
+			t.Logf("exit %d after %.2fs: %s", r.code, r.took.Seconds(), strings.TrimSpace(r.stderr))
+			if r.code == 0 || r.code == 2 {
+				t.Fatalf("want a runtime failure (exit 1), got %s", r)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(strings.ToLower(r.stderr), strings.ToLower(w)) {
+					t.Errorf("stderr does not mention %q:\n%s", w, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout, `"read"`) {
+				t.Errorf("a summary was printed although nothing ran:\n%s", r.stdout)
+			}
+		})
+	}
+	if n := good.eventCount(t); n != 0 {
+		t.Errorf("%d events stored by runs that could not connect", n)
+	}
+}
+
+// TestCLIMissingFile: a file that cannot be opened is a non-zero exit naming it.
+func TestCLIMissingFile(t *testing.T) {
+	s := newSchema(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.ndjson")
+	writeFile(t, good, []string{goodTrade, goodPrice}, false)
+	missing := filepath.Join(dir, "does-not-exist.ndjson")
+	r := s.cli.run(t, "replay", "--json", good, missing)
+	if r.code == 0 {
+		t.Fatalf("replay of a missing file succeeded: %s", r)
+	}
+	if !strings.Contains(r.stderr, missing) || !strings.Contains(r.stderr, "no such file") {
+		t.Errorf("stderr does not name the missing file and why:\n%s", r.stderr)
+	}
+	if n := s.eventCount(t); n != 0 {
+		t.Errorf("%d events stored although an input could not be opened", n)
+	}
+}
+
+// TestCLIBadInput: every bad-input class, through the command-line contract: counted
+// by reason in the JSON summary, stored as dead letters, exit 0.
+func TestCLIBadInput(t *testing.T) {
+	s := newSchema(t)
+	dir := t.TempDir()
+	big := `{"kind":"trade","src":"binance","ts":"2021-10-12T00:28:43.963Z","symbol":"NKN-USDT","price":"0.3528","qty":"58","side":"buy","id":"` +
+		strings.Repeat("y", 4<<20) + `"}`
+	bad := []struct{ line, reason string }{
+		{`definitely { not json`, "bad_json"},
+		{`"a string"`, "bad_json"},
+		{strings.Replace(goodTrade, `"qty":"58"`, `"qty":58`, 1), "bad_type"},
+		{strings.Replace(goodTrade, `"side":"buy"`, `"side":["buy"]`, 1), "bad_type"},
+		{strings.Replace(goodFill, `"coin":"SUI",`, ``, 1), "missing_field"},
+		{strings.Replace(goodPrice, `"src":"hyperliquid",`, ``, 1), "missing_field"},
+		{strings.Replace(goodTrade, `"kind":"trade"`, `"kind":"TRADE!"`, 1), "unknown_kind"},
+		{strings.Replace(goodTrade, `"ts":"2021-10-12T00:28:43.963Z"`, `"ts":"2021-13-45T99:00:00Z"`, 1), "bad_timestamp"},
+		{strings.Replace(goodTrade, `"ts":"2021-10-12T00:28:43.963Z"`, `"ts":"2199-10-12T00:28:43Z"`, 1), "future_timestamp"},
+		{strings.Replace(goodTrade, `"qty":"58"`, `"qty":"-58"`, 1), "non_positive"},
+		{strings.Replace(goodPrice, `"price":"1.6"`, `"price":"0.0"`, 1), "non_positive"},
+		{strings.Replace(goodFill, `"side":"sell"`, `"side":"short"`, 1), "bad_side"},
+		{strings.Replace(goodPosition, `0x51f63885534cb494f4592a0311551f369bff2b39`, `0xZZf63885534cb494f4592a0311551f369bff2b39`, 1), "bad_address"},
+		{strings.Replace(goodSwap, `0x4a9fb3959883f5cbdb737d66a8330293db55ec5b5c5d504329f976a0dec7754c`, `0x4a9f`, 1), "bad_hash"},
+		{strings.Replace(goodTrade, `"price":"0.3528"`, `"price":"nan"`, 1), "bad_number"},
+		{strings.Replace(goodTrade, `"price":"0.3528"`, `"price":"Infinity"`, 1), "bad_number"},
+		{strings.Replace(goodFill, `"dir":"Close Long"`, "\"dir\":\"Close\tLong\"", 1), "bad_encoding"},
+		{big, "line_too_long"},
+	}
+	want := map[string]int64{}
+	var lines []string
+	good := []string{goodTransfer, goodSwap, goodTrade, goodFill, goodPosition, goodPrice}
+	for i, b := range bad {
+		lines = append(lines, b.line)
+		want[b.reason]++
+		if i < len(good) {
+			lines = append(lines, good[i])
+		}
+	}
+	// The last line is cut short and has no newline.
+	lines = append(lines, `{"kind":"trade","src":"binance","ts":"2021-10-12T00:28:43.963Z","sym`)
+	want["bad_json"]++
+	path := filepath.Join(dir, "bad.ndjson")
+	writeFile(t, path, lines, true)
+
+	r := s.cli.run(t, "replay", "--json", path)
+	if r.code != 0 {
+		t.Fatalf("replay of bad input must succeed: %s", r)
+	}
+	sum := parseSummary(t, r)
+	var dead int64
+	for _, n := range want {
+		dead += n
+	}
+	if sum.Read != int64(len(lines)) || sum.Accepted != int64(len(good)) || sum.DeadLettered != dead {
+		t.Errorf("summary read %d accepted %d dead_lettered %d; want %d, %d, %d", sum.Read, sum.Accepted, sum.DeadLettered, len(lines), len(good), dead)
+	}
+	if !maps.Equal(sum.ByReason, want) {
+		t.Errorf("by_reason:\n got  %s\n want %s", reasonsOf(sum.ByReason), reasonsOf(want))
+	}
+	stored, err := s.st.DeadLetterCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(stored, want) {
+		t.Errorf("dead_letters:\n got  %s\n want %s", reasonsOf(stored), reasonsOf(want))
+	}
+	if n := s.eventCount(t); n != int64(len(good)) {
+		t.Errorf("%d events stored, want %d", n, len(good))
+	}
+	// The human-readable lines above the JSON name every reason too.
+	for reason := range want {
+		if !strings.Contains(r.stdout, "dead-lettered "+reason) {
+			t.Errorf("stdout does not list reason %s:\n%s", reason, r.stdout)
+		}
+	}
+}
+
+var addressRE = regexp.MustCompile(`^0x[0-9a-f]{40}$`)
+
+// TestCLIReplay replays a generated market through the binary and checks the
+// contract's outputs and its guarantees against one uninterrupted run: a SIGKILLed
+// replay run again, a replay run twice, and two worker processes sharing the shards
+// while replay --no-workers produces all end in the same state.
+func TestCLIReplay(t *testing.T) {
+	in := writeDemoInput(t, t.TempDir(), 5, 900)
+	base := newSchema(t)
+	r := base.cli.run(t, "replay", "--json", in.path)
+	if r.code != 0 {
+		t.Fatalf("uninterrupted replay: %s", r)
+	}
+	t.Logf("uninterrupted replay of %d records: %.2fs", in.lines, r.took.Seconds())
+	sum := parseSummary(t, r)
+	if sum.Read != int64(in.lines) || sum.Accepted != int64(in.accepted) || !maps.Equal(sum.ByReason, in.dead) {
+		t.Fatalf("summary %+v; want read %d accepted %d by_reason %s", sum, in.lines, in.accepted, reasonsOf(in.dead))
+	}
+	if sum.DeadLettered != int64(in.lines-in.accepted) {
+		t.Errorf("dead_lettered %d, want %d", sum.DeadLettered, in.lines-in.accepted)
+	}
+	if n := base.eventCount(t); n != int64(in.accepted) {
+		t.Fatalf("%d events stored, want %d", n, in.accepted)
+	}
+	want := stateChecksum(t, base.st.Pool())
+
+	t.Run("leaderboard and wallet", func(t *testing.T) {
+		checkLeaderboard(t, base)
+	})
+
+	t.Run("SIGKILL then run again", func(t *testing.T) {
+		s := newSchema(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", in.path)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var at int64
+		waitFor(ctx, func() bool {
+			n, err := s.st.EventCount(ctx)
+			if err == nil && n > int64(in.accepted)/4 {
+				at = n
+				return true
+			}
+			select {
+			case err := <-done: // finished (or failed) before it could be killed
+				done <- err
+				return true
+			default:
+				return false
+			}
+		})
+		killErr := cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if killErr != nil || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("the replay was not killed mid-run (kill: %v, state %v): make the input larger\nstdout:\n%s\nstderr:\n%s",
+				killErr, cmd.ProcessState, stdout, stderr)
+		}
+		got := s.eventCount(t)
+		t.Logf("killed at %d events committed (%d after the kill) of %d", at, got, in.accepted)
+		if got >= int64(in.accepted) {
+			t.Fatalf("the kill landed after everything was committed (%d events)", got)
+		}
+		r := s.cli.run(t, "replay", "--json", "--quiet", in.path)
+		if r.code != 0 {
+			t.Fatalf("replay after SIGKILL: %s", r)
+		}
+		t.Logf("replay after SIGKILL: %.2fs", r.took.Seconds())
+		if s := parseSummary(t, r); s.Accepted != int64(in.accepted) || !maps.Equal(s.ByReason, in.dead) {
+			t.Errorf("summary after SIGKILL: %+v", s)
+		}
+		sameState(t, "SIGKILL then run again", stateChecksum(t, s.st.Pool()), want)
+
+		// And once more: replaying a file twice changes nothing.
+		r = s.cli.run(t, "replay", "--json", "--quiet", in.path)
+		if r.code != 0 {
+			t.Fatalf("third replay: %s", r)
+		}
+		sameState(t, "replayed again", stateChecksum(t, s.st.Pool()), want)
+	})
+
+	t.Run("two workers", func(t *testing.T) {
+		s := newSchema(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		type worker struct {
+			cmd    *exec.Cmd
+			proc   *os.Process
+			stderr *syncBuffer
+		}
+		var workers []worker
+		for range 2 {
+			cmd, _, stderr := s.cli.command(ctx, "worker")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			workers = append(workers, worker{cmd: cmd, proc: cmd.Process, stderr: stderr})
+		}
+		defer func() {
+			for _, w := range workers {
+				_ = w.proc.Signal(syscall.SIGKILL)
+			}
+		}()
+		r := s.cli.run(t, "replay", "--json", "--quiet", "--no-workers", in.path)
+		if r.code != 0 {
+			t.Fatalf("replay --no-workers: %s", r)
+		}
+		t.Logf("replay --no-workers with two workers: %.2fs", r.took.Seconds())
+		// Both workers took shards: each claim records its owner.
+		var owners, claims int64
+		waitFor(ctx, func() bool {
+			err := s.st.Pool().QueryRow(ctx, `SELECT count(DISTINCT owner), coalesce(sum(epoch), 0) FROM stream_checkpoints WHERE grp = 'book'`).Scan(&owners, &claims)
+			return err == nil && owners == 2
+		})
+		t.Logf("checkpoint owners %d, shard claims %d", owners, claims)
+		if owners != 2 {
+			t.Errorf("shards are owned by %d worker(s), want 2", owners)
+		}
+		for i, w := range workers {
+			if err := w.proc.Signal(syscall.SIGTERM); err != nil {
+				t.Errorf("worker %d: %v", i, err)
+			}
+			if err := w.cmd.Wait(); err != nil {
+				t.Errorf("worker %d did not stop cleanly on SIGTERM: %v\n%s", i, err, clipText(w.stderr.String()))
+			}
+		}
+		sameState(t, "two workers", stateChecksum(t, s.st.Pool()), want)
+	})
+}
+
+// checkLeaderboard checks leaderboard --json and wallet --json against each other and
+// the book.
+func checkLeaderboard(t *testing.T, s schema) {
+	r := s.cli.run(t, "leaderboard", "--json", "--limit", "1000")
+	if r.code != 0 {
+		t.Fatalf("leaderboard: %s", r)
+	}
+	var rows []map[string]any
+	if err := decodeJSON(lastLine(r.stdout), &rows); err != nil {
+		t.Fatalf("leaderboard --json is not an array of objects: %v\n%s", err, r.stdout)
+	}
+	var wallets int
+	if err := s.st.Pool().QueryRow(context.Background(), `SELECT count(DISTINCT wallet) FROM positions`).Scan(&wallets); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != wallets || wallets == 0 {
+		t.Fatalf("leaderboard has %d rows, the book %d wallets", len(rows), wallets)
+	}
+	var prev decimal.Decimal
+	for i, row := range rows {
+		for _, k := range []string{"rank", "wallet", "score", "n"} {
+			if _, ok := row[k]; !ok {
+				t.Fatalf("row %d lacks %q: %v", i, k, row)
+			}
+		}
+		if rank, ok := intField(row, "rank"); !ok || rank != int64(i+1) {
+			t.Errorf("row %d: rank %v, want %d", i, row["rank"], i+1)
+		}
+		if w, ok := row["wallet"].(string); !ok || !addressRE.MatchString(w) {
+			t.Errorf("row %d: wallet %v is not a lower-case address", i, row["wallet"])
+		}
+		if n, ok := intField(row, "n"); !ok || n < 1 {
+			t.Errorf("row %d: n %v is not a positive integer", i, row["n"])
+		}
+		score := decField(t, row, "score")
+		if i > 0 && score.GreaterThan(prev) {
+			t.Errorf("row %d: score %s above the previous row's %s", i, score, prev)
+		}
+		prev = score
+	}
+	// The top wallets as `wallet --json` sees them.
+	for i := 0; i < 3 && i < len(rows); i++ {
+		row := rows[i]
+		addr := row["wallet"].(string)
+		r := s.cli.run(t, "wallet", addr, "--json")
+		if r.code != 0 {
+			t.Fatalf("wallet %s: %s", addr, r)
+		}
+		var v map[string]any
+		if err := decodeJSON(lastLine(r.stdout), &v); err != nil {
+			t.Fatalf("wallet --json is not an object: %v\n%s", err, r.stdout)
+		}
+		for _, k := range []string{"realized_pnl", "unrealized_pnl", "fees", "positions"} {
+			if _, ok := v[k]; !ok {
+				t.Fatalf("wallet %s lacks %q: %s", addr, k, r.stdout)
+			}
+		}
+		pos, ok := v["positions"].([]any)
+		if !ok || len(pos) == 0 {
+			t.Fatalf("wallet %s: positions %v, want a non-empty array", addr, v["positions"])
+		}
+		realized, unrealized, fees := decField(t, v, "realized_pnl"), decField(t, v, "unrealized_pnl"), decField(t, v, "fees")
+		score := decField(t, row, "score")
+		net := realized.Add(unrealized).Sub(fees)
+		// The leaderboard rounds the wallet's total to 8 places; the wallet view rounds
+		// each position's unrealized PnL to 8 places.
+		tol := decimal.New(int64(len(pos)+1), -8)
+		if net.Sub(score).Abs().GreaterThan(tol) {
+			t.Errorf("rank %d %s: score %s, but realized %s + unrealized %s - fees %s = %s", i+1, addr, score, realized, unrealized, fees, net)
+		} else if !net.Round(8).Equal(score) {
+			t.Logf("rank %d %s: score %s vs realized+unrealized-fees %s (rounding)", i+1, addr, score, net)
+		}
+		if !decField(t, row, "realized_pnl").Equal(realized.Round(8)) || !decField(t, row, "fees").Equal(fees.Round(8)) {
+			t.Errorf("rank %d %s: leaderboard realized %v fees %v, wallet %s %s", i+1, addr, row["realized_pnl"], row["fees"], realized, fees)
+		}
+		if n, ok := intField(v, "n"); ok && json.Number(fmt.Sprint(n)) != row["n"] {
+			t.Errorf("rank %d %s: leaderboard n %v, wallet n %v", i+1, addr, row["n"], n)
+		}
+		if rank, ok := intField(v, "rank"); ok && rank != int64(i+1) {
+			t.Errorf("wallet %s: rank %v, leaderboard rank %d", addr, rank, i+1)
+		}
+	}
+}
+
+// decField reads a decimal that the JSON carries as a string or a number.
+func decField(t *testing.T, m map[string]any, k string) decimal.Decimal {
+	t.Helper()
+	var s string
+	switch x := m[k].(type) {
+	case string:
+		s = x
+	case json.Number:
+		s = x.String()
+	default:
+		t.Fatalf("%s: %v (%T) is not a decimal", k, m[k], m[k])
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		t.Fatalf("%s: %q: %v", k, s, err)
+	}
+	return d
+}
+
+func decodeJSON(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// intField reads an integer the JSON carries as a number.
+func intField(m map[string]any, k string) (int64, bool) {
+	n, ok := m[k].(json.Number)
+	if !ok {
+		return 0, false
+	}
+	i, err := n.Int64()
+	return i, err == nil
+}
