@@ -53,7 +53,8 @@ type GroupConfig struct {
 	// MaxDeliveries: an entry delivered more often than this (the process kept dying on
 	// it) is dead-lettered. Defaults to 5.
 	MaxDeliveries int64
-	// LeaseTTL is how long a shard lease lives without renewal. Defaults to 10s.
+	// LeaseTTL is how long a shard lease lives without renewal: how long a crashed
+	// owner keeps its shards from others. Renewed every Rebalance. Defaults to 5s.
 	LeaseTTL time.Duration
 	// Rebalance is how often membership and leases are refreshed. Defaults to 1s.
 	Rebalance time.Duration
@@ -80,7 +81,7 @@ func (g GroupConfig) withDefaults() GroupConfig {
 		g.MaxDeliveries = 5
 	}
 	if g.LeaseTTL == 0 {
-		g.LeaseTTL = 10 * time.Second
+		g.LeaseTTL = 5 * time.Second
 	}
 	if g.Rebalance == 0 {
 		g.Rebalance = time.Second
