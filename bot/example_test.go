@@ -70,13 +70,13 @@ func ExampleRouter_Handle() {
 	// #  wallet             score      n
 	// 1  0x51f6…2b39  +$1,234,568  4,210
 	// 2  0x5aae…eaed      -$8,765     37
-	// score: realized + unrealized PnL in USD; n: observations behind it.
+	// score: realized + unrealized PnL net of fees, in USD; n: observations behind it.
 	//
 	// > /wallet 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
 	// [info]
 	// Wallet 0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed
 	// Rank: #2
-	// Total PnL: $0.00
+	// Net PnL: $0.00 (after fees)
 	// Realized: $0.00
 	// Unrealized: $0.00
 	// Fees: $0.00

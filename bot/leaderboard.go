@@ -87,7 +87,7 @@ func (r *Router) handleLeaderboard(ctx context.Context, c Call) (Reply, error) {
 	for i, row := range rows {
 		t.Rows[i] = []string{strconv.Itoa(row.Rank), ShortAddress(row.Wallet), signedUSD(row.Score, 0), count(row.N)}
 	}
-	footer := "score: realized + unrealized PnL in USD; n: observations behind it."
+	footer := "score: realized + unrealized PnL net of fees, in USD; n: observations behind it."
 	if len(rows) == a.limit && a.limit == leaderboardDefaultLimit && a.page < leaderboardMaxPage {
 		footer += fmt.Sprintf("\nNext page: /leaderboard %s %d", a.window, a.page+1)
 	}

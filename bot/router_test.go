@@ -211,7 +211,7 @@ func TestLeaderboardRendering(t *testing.T) {
 		"1  0x51f6…2b39  +$1,700,000  100",
 		"2  0x0000…c002    +$700,000  200",
 		"3  0x0000…c003    +$366,666  300",
-		"score: realized + unrealized PnL in USD; n: observations behind it.",
+		"score: realized + unrealized PnL net of fees, in USD; n: observations behind it.",
 	}
 	if s := got.String(); s != strings.Join(wantLines, "\n") {
 		t.Fatalf("got:\n%s\nwant:\n%s", s, strings.Join(wantLines, "\n"))
@@ -248,7 +248,7 @@ func TestWalletRendering(t *testing.T) {
 	got := ask(r, "/wallet 0x51F63885534CB494F4592A0311551F369BFF2B39", false)
 	s := got.String()
 	for _, w := range []string{
-		"Wallet " + addrA + "\nRank: #1\nTotal PnL: +$11,111.68\nRealized: +$12,345.68\nUnrealized: -$1,234.00\nFees: $456.78\nObservations: 1,234\nLast seen: 2025-11-20 09:00 UTC (3h ago)\nOpen positions: 3\n",
+		"Wallet " + addrA + "\nRank: #1\nNet PnL: +$10,654.90 (after fees)\nRealized: +$12,345.68\nUnrealized: -$1,234.00\nFees: $456.78\nObservations: 1,234\nLast seen: 2025-11-20 09:00 UTC (3h ago)\nOpen positions: 3\n",
 		"basis unknown: opened before the history we have",
 	} {
 		if !strings.Contains(s, w) {

@@ -39,7 +39,7 @@ func walletReply(v store.WalletView, addr string, c Call) Reply {
 	} else {
 		b.WriteString("Rank: not ranked\n")
 	}
-	fmt.Fprintf(&b, "Total PnL: %s\n", signedUSD(v.RealizedPnl.Add(v.UnrealizedPnl), 2))
+	fmt.Fprintf(&b, "Net PnL: %s (after fees)\n", signedUSD(v.RealizedPnl.Add(v.UnrealizedPnl).Sub(v.Fees), 2))
 	fmt.Fprintf(&b, "Realized: %s\n", signedUSD(v.RealizedPnl, 2))
 	fmt.Fprintf(&b, "Unrealized: %s\n", signedUSD(v.UnrealizedPnl, 2))
 	fmt.Fprintf(&b, "Fees: %s\n", plainUSD(v.Fees, 2))

@@ -330,3 +330,36 @@ func TestReplayState(t *testing.T) {
 		sameState(t, "two groups", stateChecksum(t, e.st.Pool()), want)
 	})
 }
+
+// TestReplayBadFirstLine: a bad line is dead-lettered wherever it is, the first line of
+// an interchange file included; it must not make the whole file unreadable.
+func TestReplayBadFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, file, first, reason string
+	}{
+		{"not json", "a.ndjson", `this is not json`, "bad_json"},
+		{"json array", "b.ndjson", `[1,2,3]`, "bad_json"},
+		{"json string", "c.jsonl", `"hello"`, "bad_json"},
+		{"not json, name without a hint", "d.txt", `garbage, not json`, "bad_json"},
+		{"bad object", "e.ndjson", strings.Replace(goodTrade, `"side":"buy"`, `"side":"long"`, 1), "bad_side"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			path := filepath.Join(dir, tc.file)
+			writeFile(t, path, []string{tc.first, goodTrade, goodPrice, goodFill}, false)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			sum, err := e.replay(ctx, []string{path}, nil)
+			if err != nil {
+				t.Fatalf("replay of a file whose first line is bad failed: %v", err)
+			}
+			if sum.Read != 4 || sum.Accepted != 3 || !maps.Equal(sum.ByReason, map[string]int64{tc.reason: 1}) {
+				t.Errorf("summary read %d accepted %d by reason %s; want 4, 3, %s=1", sum.Read, sum.Accepted, reasonsOf(sum.ByReason), tc.reason)
+			}
+			if n := e.eventCount(t); n != 3 {
+				t.Errorf("%d events stored, want 3", n)
+			}
+		})
+	}
+}
