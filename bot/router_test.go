@@ -248,7 +248,7 @@ func TestWalletRendering(t *testing.T) {
 	got := ask(r, "/wallet 0x51F63885534CB494F4592A0311551F369BFF2B39", false)
 	s := got.String()
 	for _, w := range []string{
-		"Wallet " + addrA + "\nRank: #1\nNet PnL: +$10,654.90 (after fees)\nRealized: +$12,345.68\nUnrealized: -$1,234.00\nFees: $456.78\nObservations: 1,234\nLast seen: 2025-11-20 09:00 UTC (3h ago)\nOpen positions: 3\n",
+		"Wallet " + addrA + "\nRank: #1\nNet PnL: +$10,654.89 (after fees)\nRealized: +$12,345.68\nUnrealized: -$1,234.00\nFees: $456.78\nObservations: 1,234\nLast seen: 2025-11-20 09:00 UTC (3h ago)\nOpen positions: 3\n",
 		"basis unknown: opened before the history we have",
 	} {
 		if !strings.Contains(s, w) {
