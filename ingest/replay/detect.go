@@ -26,6 +26,9 @@ func detect(head []byte, name string) (string, error) {
 		if len(rest) > 0 && rest[0] == ']' || looksLikeFill(head) {
 			return FormatHyperliquidFills, nil
 		}
+		if interchangeLater(head, name) {
+			return FormatInterchange, nil
+		}
 		return "", fmt.Errorf("%w: a JSON array, but not of Hyperliquid fills", ErrUnknownFormat)
 	case '{':
 		switch {
@@ -46,7 +49,27 @@ func detect(head []byte, name string) (string, error) {
 	if f := classifyCSV(splitCSV(first, nil), name); f != "" {
 		return f, nil
 	}
+	if interchangeLater(head, name) {
+		return FormatInterchange, nil
+	}
 	return "", fmt.Errorf("%w: first line is neither JSON nor a known CSV layout", ErrUnknownFormat)
+}
+
+// interchangeLater reports whether a file whose first line is not recognisable is
+// still interchange NDJSON: its name says so, or a later line in head is an event.
+// A malformed first line must not hide a file's good lines: they are read and the
+// bad ones dead-lettered one by one.
+func interchangeLater(head []byte, name string) bool {
+	if formatByName(name) == FormatInterchange {
+		return true
+	}
+	for _, line := range bytes.Split(head, []byte("\n"))[1:] {
+		l := bytes.TrimSpace(line)
+		if len(l) > 0 && l[0] == '{' && bytes.Contains(l, []byte(`"kind"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 // looksLikeFill reports whether JSON text carries the fields of a Hyperliquid fill.
