@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -167,15 +168,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 		if stopped(stop) {
 			return nil
 		}
-		res, err := w.rdb.XReadGroup(readCtx, &redis.XReadGroupArgs{
-			Group: w.g.Group, Consumer: w.g.Owner,
-			Streams: []string{w.name, ">"},
-			Count:   int64(w.g.Batch), Block: w.g.Block,
-		}).Result()
-		if errors.Is(err, redis.Nil) {
-			w.maybeTrim(ctx)
-			continue
-		}
+		msgs, lastDelivered, err := w.readOwned(readCtx)
 		if err != nil {
 			if readCtx.Err() != nil {
 				return nil
@@ -188,13 +181,96 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 			}
 			return fmt.Errorf("read %s: %w", w.name, err)
 		}
-		for _, s := range res {
-			if err := w.process(ctx, toEntries(s.Messages)); err != nil {
+		if len(msgs) > 0 {
+			if err := w.process(ctx, toEntries(msgs)); err != nil {
 				return err
 			}
+			w.maybeTrim(ctx)
+			continue
 		}
 		w.maybeTrim(ctx)
+		// Nothing new: wait (without the group, so nothing is delivered) until an entry
+		// newer than the group's last delivered one arrives, or Block passes.
+		err = w.rdb.XRead(readCtx, &redis.XReadArgs{Streams: []string{w.name, lastDelivered}, Count: 1, Block: w.g.Block}).Err()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			if readCtx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("wait on %s: %w", w.name, err)
+		}
 	}
+}
+
+// readScript reads new entries for the group only while this consumer holds the
+// shard's lease, atomically: a worker that outlived its lease (a long pause, a
+// partition) can no longer take entries into its pending list after another owner
+// has drained the shard's pending entries, which would strand them. With nothing
+// new it returns the group's last delivered id, for the blocking wait.
+var readScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LEASELOST shard lease not held') end
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[1], 'COUNT', ARGV[3], 'STREAMS', KEYS[2], '>')
+if r then return r end
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do
+  local name, last
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i+1] elseif g[i] == 'last-delivered-id' then last = g[i+1] end
+  end
+  if name == ARGV[2] then return last end
+end
+return redis.error_reply('NOGROUP no such consumer group')
+`)
+
+// errLeaseLost is returned by readOwned when the shard's lease is gone.
+var errLeaseLost = errors.New("shard lease lost")
+
+// readOwned reads up to Batch new entries under the lease; with none it returns the
+// group's last delivered id.
+func (w *shardWorker) readOwned(ctx context.Context) ([]redis.XMessage, string, error) {
+	lease := w.cfg.leaseKey(w.name, w.g.Group)
+	res, err := readScript.Run(ctx, w.rdb, []string{lease, w.name}, w.g.Owner, w.g.Group, w.g.Batch).Result()
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "LEASELOST") {
+			return nil, "", errLeaseLost
+		}
+		return nil, "", err
+	}
+	if last, ok := res.(string); ok {
+		return nil, last, nil
+	}
+	msgs, err := parseReadReply(res)
+	return msgs, "", err
+}
+
+// parseReadReply turns a scripted XREADGROUP reply into messages.
+func parseReadReply(res any) ([]redis.XMessage, error) {
+	streams, ok := res.([]any)
+	if !ok || len(streams) == 0 {
+		return nil, fmt.Errorf("unexpected read reply %T", res)
+	}
+	st, ok := streams[0].([]any)
+	if !ok || len(st) != 2 {
+		return nil, fmt.Errorf("unexpected stream reply %T", streams[0])
+	}
+	entries, ok := st[1].([]any)
+	if !ok {
+		return nil, fmt.Errorf("unexpected entries reply %T", st[1])
+	}
+	out := make([]redis.XMessage, 0, len(entries))
+	for _, e := range entries {
+		pair, ok := e.([]any)
+		if !ok || len(pair) != 2 {
+			return nil, fmt.Errorf("unexpected entry reply %T", e)
+		}
+		id, _ := pair[0].(string)
+		fields, _ := pair[1].([]any) // nil for an entry deleted while pending
+		vals := make(map[string]any, len(fields)/2)
+		for i := 0; i+1 < len(fields); i += 2 {
+			k, _ := fields[i].(string)
+			vals[k] = fields[i+1]
+		}
+		out = append(out, redis.XMessage{ID: id, Values: vals})
+	}
+	return out, nil
 }
 
 func stopped(stop <-chan struct{}) bool {

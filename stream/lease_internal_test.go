@@ -1,0 +1,51 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/coattail/internal/testenv"
+)
+
+// A worker that outlived its lease must not take entries into its pending list: the
+// next owner has already drained the pending entries and would never see them.
+func TestReadsAreGatedOnTheLease(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	cfg := Config{Prefix: prefix, Shards: 1}.withDefaults()
+	p, err := NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Add(ctx, []Message{{Shard: 0, Key: []byte("k"), Body: []byte("e1")}}); err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.Stream(0)
+	if err := ensureGroup(ctx, rdb, name, "book"); err != nil {
+		t.Fatal(err)
+	}
+	w := &shardWorker{rdb: rdb, cfg: cfg, g: GroupConfig{Group: "book", Owner: "stale", Batch: 10}.withDefaults(), name: name}
+	lease := cfg.leaseKey(name, "book")
+	if err := rdb.Set(ctx, lease, "someone-else", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.readOwned(ctx); !errors.Is(err, errLeaseLost) {
+		t.Fatalf("read without the lease: err = %v, want errLeaseLost", err)
+	}
+	if n := rdb.XPending(ctx, name, "book").Val().Count; n != 0 {
+		t.Fatalf("%d entries delivered to a consumer without the lease, want 0", n)
+	}
+	if err := rdb.Set(ctx, lease, "stale", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := w.readOwned(ctx)
+	if err != nil || len(msgs) != 1 || string(toEntries(msgs)[0].Body) != "e1" {
+		t.Fatalf("read with the lease = %v (err %v), want entry e1", msgs, err)
+	}
+	_, last, err := w.readOwned(ctx)
+	if err != nil || last != msgs[0].ID {
+		t.Fatalf("empty read returned last delivered %q (err %v), want %s", last, err, msgs[0].ID)
+	}
+}
