@@ -9,19 +9,30 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// markPrice is the price a position is marked at: the coin's own latest price (a
+// `price` event for "ETH"), else its latest USD-quoted exchange price ("ETH-USDT",
+// "ETH-USD", "ETH-USDC" from trades or klines), else the wallet's own last observed
+// mark, else its entry (no move).
+const markJoin = `
+	LEFT JOIN prices pr ON pr.symbol = p.coin
+	LEFT JOIN prices pt ON pt.symbol = p.coin || '-USDT'
+	LEFT JOIN prices pu ON pu.symbol = p.coin || '-USD'
+	LEFT JOIN prices pc ON pc.symbol = p.coin || '-USDC'`
+
+const markPrice = `coalesce(pr.price, pt.price, pu.price, pc.price, p.mark_px)`
+
 // walletTotals is the per-wallet aggregate behind the leaderboard. Unrealized PnL marks
-// each open position with a known basis at the coin's latest price (or the wallet's
-// own last observed mark); a position whose basis is unknown contributes nothing.
-// The score is realized + unrealized PnL net of fees.
+// each open position with a known basis at its mark price; a position whose basis is
+// unknown contributes nothing. The score is realized + unrealized PnL net of fees.
 const walletTotals = `
 	SELECT p.wallet,
 		sum(p.realized_pnl) AS realized,
 		sum(CASE WHEN p.unknown_basis OR p.size = 0 THEN 0
-			ELSE p.size * (coalesce(pr.price, p.mark_px, p.entry_px) - p.entry_px) END) AS unrealized,
+			ELSE p.size * (coalesce(` + markPrice + `, p.entry_px) - p.entry_px) END) AS unrealized,
 		sum(p.fees) AS fees,
 		sum(p.n) AS n,
 		max(p.updated_at) AS last_seen
-	FROM positions p LEFT JOIN prices pr ON pr.symbol = p.coin`
+	FROM positions p` + markJoin
 
 const scoreExpr = `round(realized + unrealized - fees, 8)`
 
@@ -67,9 +78,9 @@ func (s *Store) Leaderboard(ctx context.Context, q LeaderboardQuery) ([]LeaderRo
 // Wallet returns the book's view of one wallet (address lower-case); ErrNotFound when
 // the book has never seen it.
 func (s *Store) Wallet(ctx context.Context, address string) (WalletView, error) {
-	rows, err := s.pool.Query(ctx, `SELECT p.coin, p.size::text, p.entry_px::text, p.realized_pnl::text, p.fees::text,
-			p.n, p.unknown_basis, coalesce(pr.price, p.mark_px)::text, p.updated_at
-		FROM positions p LEFT JOIN prices pr ON pr.symbol = p.coin
+	rows, err := s.pool.Query(ctx, `SELECT p.coin, p.size::text, round(p.entry_px, 10)::text, round(p.realized_pnl, 8)::text,
+			round(p.fees, 8)::text, p.n, p.unknown_basis, `+markPrice+`::text, p.updated_at
+		FROM positions p`+markJoin+`
 		WHERE p.wallet = $1 ORDER BY p.coin`, address)
 	if err != nil {
 		return WalletView{}, fmt.Errorf("wallet %s: %w", address, err)

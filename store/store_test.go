@@ -197,3 +197,32 @@ func TestDeadLettersAreStoredOnceAndCleaned(t *testing.T) {
 		t.Fatalf("counts = %v (err %v), want bad_json 1", counts, err)
 	}
 }
+
+func TestPositionsAreMarkedByExchangePricesWhenTheCoinHasNone(t *testing.T) {
+	st := testenv.Store(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := "0x00000000000000000000000000000000000000ee"
+	err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error {
+		if err := store.UpsertPositions(ctx, tx, []store.PositionRow{{PositionKey: store.PositionKey{Wallet: w, Coin: "BTC"},
+			Size: d("0.5"), EntryPx: d("60000"), RealizedPnl: d("0"), Fees: d("0"), N: 1, UpdatedAt: t0}}); err != nil {
+			return err
+		}
+		// Only a Binance trade price for BTC-USDT is known (no "BTC" price event).
+		return store.UpsertPrices(ctx, tx, []store.PriceRow{{Symbol: "BTC-USDT", Price: d("62000"), TS: t0, Src: "binance", EventKey: key(1)}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := st.Wallet(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.UnrealizedPnl.Equal(d("1000")) || !v.Positions[0].MarkPx.Decimal.Equal(d("62000")) {
+		t.Fatalf("unrealized %s mark %v, want 1000 at 62000 from BTC-USDT", v.UnrealizedPnl, v.Positions[0].MarkPx)
+	}
+	lb, err := st.Leaderboard(ctx, store.LeaderboardQuery{})
+	if err != nil || len(lb) != 1 || !lb[0].Score.Equal(d("1000")) {
+		t.Fatalf("leaderboard = %+v (err %v), want score 1000", lb, err)
+	}
+}

@@ -21,7 +21,7 @@ type LeaderboardQuery struct {
 type LeaderRow struct {
 	Rank          int             `json:"rank"`
 	Wallet        string          `json:"wallet"`
-	Score         decimal.Decimal `json:"score"` // the ranking measure: realized + unrealized PnL in USD
+	Score         decimal.Decimal `json:"score"` // the ranking measure: realized + unrealized PnL net of fees, in USD
 	N             int64           `json:"n"`     // observations (fills and position changes) behind the score
 	RealizedPnl   decimal.Decimal `json:"realized_pnl"`
 	UnrealizedPnl decimal.Decimal `json:"unrealized_pnl"`

@@ -334,8 +334,9 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 }
 
 func cmdWorker(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("worker", "[--stage book]")
+	fs, c := a.flags("worker", "[--stage book] [--metrics-addr HOST:PORT]")
 	stages := fs.String("stage", pipeline.BookGroup, "comma-separated stages to run (available: book)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (off when empty; give each worker on a host its own port)")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
@@ -359,7 +360,13 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 	}
 	grp.SetObserver(m.ObserveBatch(pipeline.BookGroup))
 	log.Info("worker started", "stages", list, "owner", grp.Owner(), "shards", c.Shards)
-	return grp.Run(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return grp.Run(gctx) })
+	if *metricsAddr != "" {
+		srv := api.New(api.Config{Addr: *metricsAddr, Store: d.st, Redis: d.rdb, Gatherer: reg, Logger: log})
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	return g.Wait()
 }
 
 func cmdIngest(ctx context.Context, a *app, args []string) error {
