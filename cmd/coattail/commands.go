@@ -14,7 +14,6 @@ import (
 
 	"github.com/coattailcapital/coattail/analytics/demo"
 	"github.com/coattailcapital/coattail/api"
-	"github.com/coattailcapital/coattail/bot"
 	"github.com/coattailcapital/coattail/bot/console"
 	"github.com/coattailcapital/coattail/pipeline"
 	"github.com/coattailcapital/coattail/store"
@@ -83,6 +82,10 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	if *tps <= 0 || *tps > 1000 {
 		return fmt.Errorf("%w: --demo-speed must be in (0, 1000]", errUsage)
 	}
+	bc, err := readBotConfig(a.getenv)
+	if err != nil {
+		return err
+	}
 	chat := a.interactive && !*noChat
 	if chat && a.getenv("COATTAIL_LOG_LEVEL") == "" && !flagSet(fs, "log-level") {
 		c.LogLevel = "warn" // keep the chat readable; set COATTAIL_LOG_LEVEL=info for more
@@ -125,11 +128,19 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stderr, "coattail: serving http://%s (dashboard, /metrics, /healthz); demo market %s\n",
 		c.HTTPAddr, map[bool]string{true: "off", false: fmt.Sprintf("seed %d at %.3g ticks/s", *seed, *tps)}[*noDemo])
+	r, err := newRouter(d.st, log)
+	if err != nil {
+		return err
+	}
+	tg, err := telegramBot(bc, r, log)
+	if err != nil {
+		return err
+	}
+	if tg != nil {
+		g.Go(func() error { return tg(gctx) })
+		fmt.Fprintln(a.stderr, "coattail: Telegram bot on (COATTAIL_TELEGRAM_TOKEN)")
+	}
 	if chat {
-		r, err := bot.NewRouter(bot.Config{Reader: d.st, Logger: log})
-		if err != nil {
-			return err
-		}
 		g.Go(func() error {
 			defer cancel() // leaving the chat stops the system
 			return console.Run(gctx, a.stdin, a.stdout, r, console.Options{})
@@ -326,7 +337,7 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer d.close()
-	r, err := bot.NewRouter(bot.Config{Reader: d.st, Logger: log})
+	r, err := newRouter(d.st, log)
 	if err != nil {
 		return err
 	}

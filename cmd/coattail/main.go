@@ -45,6 +45,7 @@ func commands() []command {
 		{"wallet", "show one wallet's positions and PnL", cmdWallet},
 		{"chat", "the console chat (the same commands as the Telegram and Discord bots)", cmdChat},
 		{"worker", "run the stream workers (several processes share the shards)", cmdWorker},
+		{"bot", "run the chat bots (Telegram today) without the rest", cmdBot},
 		{"ingest", "run a source into the streams (for now: the demo market)", cmdIngest},
 		{"bench", "measure replay throughput beside the raw Redis and Postgres rates; write docs/BENCHMARKS.md", cmdBench},
 		{"api", "serve HTTP: /healthz, /readyz, /metrics, the JSON API and the dashboard", cmdAPI},
