@@ -72,7 +72,7 @@ func (e *Event) validate(r Rules, full bool) *Reject {
 		return rejectf(ReasonBadTimestamp, "ts", "%s is before 2009-01-01", e.TS.Format(time.RFC3339Nano))
 	}
 	if limit := r.now().Add(r.maxFuture()); e.TS.After(limit) {
-		return rejectf(ReasonFutureTime, "ts", "%s is after %s", e.TS.Format(time.RFC3339Nano), limit.UTC().Format(time.RFC3339))
+		return rejectf(ReasonFutureTime, "ts", "%s is more than %s ahead of the clock", e.TS.Format(time.RFC3339Nano), r.maxFuture())
 	}
 	if len(e.ID) > maxIDBytes {
 		return rejectf(ReasonBadValue, "id", "longer than %d bytes", maxIDBytes)

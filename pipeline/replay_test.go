@@ -50,10 +50,23 @@ func TestReplayBadInput(t *testing.T) {
 	lastGood := `{"kind":"fill","src":"hyperliquid","ts":"2025-03-01T00:00:00Z","wallet":"0x1111111111111111111111111111111111111111","coin":"ETH","side":"buy","px":"2000","sz":"1.5","fee":"0.5","id":"last-line"}`
 	pathB := filepath.Join(dir, "last-line.ndjson")
 	writeFile(t, pathB, []string{goodPrice, lastGood}, true)
+	// File C: a several-megabyte last line without a newline.
+	pathC := filepath.Join(dir, "long-last-line.ndjson")
+	// (Its first 4 KiB differ from file A's long line: a dead letter is keyed by its
+	// reason and the stored, clipped input.)
+	longLast := `{"kind":"price","src":"hyperliquid","ts":"2025-02-04T09:34:27Z","symbol":"` + strings.Repeat("Z", 5<<20) + `"}`
+	writeFile(t, pathC, []string{goodTrade, longLast}, true)
+	wantReason["line_too_long"]++
+	wantSource[pathC+":2"] = "line_too_long"
+	// File D: CRLF line ends.
+	crlfFill := strings.NewReplacer(`"id":"last-line"`, `"id":"crlf"`, `0x1111111111111111111111111111111111111111`,
+		`0x2222222222222222222222222222222222222222`).Replace(lastGood)
+	pathD := filepath.Join(dir, "crlf.ndjson")
+	writeFile(t, pathD, []string{goodTrade + "\r", crlfFill + "\r"}, false)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	sum, err := e.replay(ctx, []string{pathA, pathB}, nil)
+	sum, err := e.replay(ctx, []string{pathA, pathB, pathC, pathD}, nil)
 	if err != nil {
 		t.Fatalf("replay with bad input failed: %v", err)
 	}
@@ -61,11 +74,13 @@ func TestReplayBadInput(t *testing.T) {
 	for _, n := range wantReason {
 		wantDead += n
 	}
-	// Distinct good events: the six of file A (repeated, same keys) and the new fill of B.
-	const wantEvents = 7
-	if sum.Read != int64(readA+2) || sum.DeadLettered != wantDead || sum.Accepted != int64(readA+2)-wantDead || !sum.Committed {
+	// Distinct good events: the six of file A (repeated, same keys), the fill of B and
+	// the fill of D (C and D repeat A's trade).
+	const wantEvents = 8
+	read := int64(readA + 2 + 2 + 2)
+	if sum.Read != read || sum.DeadLettered != wantDead || sum.Accepted != read-wantDead || !sum.Committed {
 		t.Errorf("summary: read %d accepted %d dead %d committed %v; want read %d accepted %d dead %d committed",
-			sum.Read, sum.Accepted, sum.DeadLettered, sum.Committed, readA+2, int64(readA+2)-wantDead, wantDead)
+			sum.Read, sum.Accepted, sum.DeadLettered, sum.Committed, read, read-wantDead, wantDead)
 	}
 	if !maps.Equal(sum.ByReason, wantReason) {
 		t.Errorf("summary by reason:\n got  %s\n want %s", reasonsOf(sum.ByReason), reasonsOf(wantReason))
@@ -113,6 +128,9 @@ func TestReplayBadInput(t *testing.T) {
 	if len(v.Positions) != 1 || v.Positions[0].Size.String() != "1.5" || v.Fees.String() != "0.5" {
 		t.Errorf("wallet of the last line's fill: %+v", v)
 	}
+	if _, err := e.st.Wallet(ctx, "0x2222222222222222222222222222222222222222"); err != nil {
+		t.Errorf("wallet of the CRLF file's fill: %v", err)
+	}
 }
 
 // TestReplayUnopenableFile: a file that cannot be read is an error, and nothing of the
@@ -138,7 +156,7 @@ func TestReplayUnopenableFile(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q: want the path %s and %q", err, tc.path, tc.want)
 			}
-			if n := e.eventCount(t); tc.name == "missing" && n != 0 {
+			if n := e.eventCount(t); n != 0 {
 				t.Errorf("%d events stored although a file could not be opened", n)
 			}
 		})
@@ -311,6 +329,10 @@ func TestReplayState(t *testing.T) {
 			})
 		}()
 		sum, err := e.replay(ctx, []string{in.path}, func(c *pipeline.ReplayConfig) { c.NoWorkers = true })
+		// With NoWorkers, Replay returns only once the groups have committed everything.
+		if n := e.eventCount(t); err == nil && n != int64(in.accepted) {
+			t.Errorf("replay with NoWorkers returned with %d of %d events committed", n, in.accepted)
+		}
 		<-watch
 		stopAll()
 		wg.Wait()
@@ -361,5 +383,81 @@ func TestReplayBadFirstLine(t *testing.T) {
 				t.Errorf("%d events stored, want 3", n)
 			}
 		})
+	}
+}
+
+// TestReplaySharedRedisTwoDatabases: two databases served by one Redis with the same
+// stream prefix base (the default configuration: coattail:<instance id>). A replay
+// into database A is cancelled with entries still in the streams; an uninterrupted
+// replay of the same file into a fresh database B must still end in the state of a
+// clean run. The entries A left behind belong to A: B must not apply them (ahead of its
+// own, out of order).
+func TestReplaySharedRedisTwoDatabases(t *testing.T) {
+	in := writeDemoInput(t, t.TempDir(), 13, 600)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	clean := newEnv(t)
+	if _, err := clean.replay(ctx, []string{in.path}, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := stateChecksum(t, clean.st.Pool())
+
+	a := newEnv(t)
+	b := newEnv(t)
+	// One Redis, two databases, each with the default prefix: base + instance id.
+	base := a.prefix
+	for _, e := range []*env{a, b} {
+		id, err := e.st.InstanceID(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.rdb, e.prefix = a.rdb, base+":"+id
+	}
+	if a.prefix == b.prefix {
+		t.Fatalf("two databases got the same stream prefix %q", a.prefix)
+	}
+	cctx, stop := context.WithCancel(ctx)
+	watch := make(chan struct{})
+	go func() {
+		defer close(watch)
+		waitFor(cctx, func() bool {
+			n, err := a.st.EventCount(cctx)
+			if err == nil && n > 0 {
+				stop()
+				return true
+			}
+			return false
+		})
+	}()
+	_, err := a.replay(cctx, []string{in.path}, nil)
+	stop()
+	<-watch
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("replay into A: %v, want context.Canceled", err)
+	}
+	var left int64
+	for s := range 8 {
+		n, err := a.rdb.XLen(ctx, a.scfg().Stream(s)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		left += n
+	}
+	t.Logf("A cancelled with %d events committed and %d entries left in the streams", a.eventCount(t), left)
+	if left == 0 {
+		t.Skip("nothing left in the streams: the scenario did not arise")
+	}
+	sum, err := b.replay(ctx, []string{in.path}, nil)
+	if err != nil || !sum.Committed {
+		t.Fatalf("replay into B: %v (summary %+v)", err, sum)
+	}
+	sameState(t, "fresh database B after A's cancelled run on the same streams", stateChecksum(t, b.st.Pool()), want)
+	var refused int64
+	if err := b.st.Pool().QueryRow(ctx, `SELECT count(*) FROM dead_letters WHERE reason = 'book_refused'`).Scan(&refused); err != nil {
+		t.Fatal(err)
+	}
+	if refused > 0 {
+		t.Errorf("B's book refused %d events as out of order: it applied A's leftover entries ahead of its own", refused)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -18,11 +19,16 @@ type DeadLetter struct {
 	Raw    []byte // the input, truncated by the caller
 }
 
-// Key identifies a dead letter by what was rejected and why, so the same bad input
-// dead-lettered twice is stored once.
+// Key identifies a dead letter by why, where and what: the reason, the source's
+// base name and position (file.ndjson:17 — the directory is left out so the same
+// file replayed from elsewhere is the same input) and the stored input. The same bad
+// input dead-lettered twice is stored once; two bad lines are two rows, even when
+// their stored (truncated) bytes are equal.
 func (d DeadLetter) Key() []byte {
 	h := sha256.New()
 	h.Write([]byte(d.Reason))
+	h.Write([]byte{0})
+	h.Write([]byte(filepath.Base(d.Source)))
 	h.Write([]byte{0})
 	h.Write(d.Raw)
 	return h.Sum(nil)[:16]

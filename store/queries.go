@@ -34,7 +34,9 @@ const walletTotals = `
 		max(p.updated_at) AS last_seen
 	FROM positions p` + markJoin
 
-const scoreExpr = `round(realized + unrealized - fees, 8)`
+// scoreExpr is the score, from the same rounded parts that are shown beside it, so a
+// row's score always equals its realized + unrealized - fees exactly.
+const scoreExpr = `(round(realized, 8) + round(unrealized, 8) - round(fees, 8))`
 
 // Leaderboard ranks wallets by score, best first; ties broken by wallet address.
 func (s *Store) Leaderboard(ctx context.Context, q LeaderboardQuery) ([]LeaderRow, error) {
@@ -118,6 +120,15 @@ func (s *Store) Wallet(ctx context.Context, address string) (WalletView, error) 
 	if !found {
 		return WalletView{}, fmt.Errorf("wallet %s: %w", address, ErrNotFound)
 	}
+	// Totals from the leaderboard's own aggregate, so the two always agree.
+	var totReal, totUnreal, totFees string
+	err = s.pool.QueryRow(ctx, `WITH w AS (`+walletTotals+` WHERE p.wallet = $1 GROUP BY p.wallet)
+		SELECT round(realized, 8)::text, round(unrealized, 8)::text, round(fees, 8)::text FROM w`,
+		address).Scan(&totReal, &totUnreal, &totFees)
+	if err != nil {
+		return WalletView{}, fmt.Errorf("wallet %s totals: %w", address, err)
+	}
+	v.RealizedPnl, v.UnrealizedPnl, v.Fees = dec(totReal), dec(totUnreal), dec(totFees)
 	err = s.pool.QueryRow(ctx, `WITH w AS (`+walletTotals+` GROUP BY p.wallet),
 		me AS (SELECT `+scoreExpr+` AS score FROM w WHERE wallet = $1)
 		SELECT count(*) + 1 FROM w, me WHERE `+scoreExpr+` > me.score OR (`+scoreExpr+` = me.score AND w.wallet < $1)`,

@@ -75,3 +75,13 @@ func redactURL(u string) string {
 	c := pc.ConnConfig
 	return fmt.Sprintf("%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
 }
+
+// InstanceID is the database's identity (see migrations/003_instance.sql): a short
+// random hex string fixed when the schema was created.
+func (s *Store) InstanceID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT id FROM instance`).Scan(&id); err != nil {
+		return "", fmt.Errorf("read instance id: %w", err)
+	}
+	return id, nil
+}

@@ -22,8 +22,9 @@ type config struct {
 	RedisURL    string
 	HTTPAddr    string
 	Shards      int
-	// StreamPrefix prefixes every Redis key of the streams, so several deployments
-	// (or test runs) can share one Redis.
+	// StreamPrefix prefixes every Redis key of the streams. Empty (the default) means
+	// "coattail:<database instance id>", so deployments on different databases never
+	// share streams even on one Redis, and processes on one database always do.
 	StreamPrefix string
 	LogLevel     string
 	LogFormat    string
@@ -48,7 +49,7 @@ func (c *config) register(fs *flag.FlagSet, getenv func(string) string) {
 		n = -1 // reported by validate
 	}
 	fs.IntVar(&c.Shards, "shards", n, "number of event stream shards; every process must agree (env COATTAIL_SHARDS)")
-	fs.StringVar(&c.StreamPrefix, "stream-prefix", env(getenv, "STREAM_PREFIX", "coattail"), "prefix of the Redis stream keys; every process sharing the streams must agree (env COATTAIL_STREAM_PREFIX)")
+	fs.StringVar(&c.StreamPrefix, "stream-prefix", env(getenv, "STREAM_PREFIX", ""), "prefix of the Redis stream keys; empty: coattail:<database instance id>, shared by every process on the same database (env COATTAIL_STREAM_PREFIX)")
 	fs.StringVar(&c.LogLevel, "log-level", env(getenv, "LOG_LEVEL", "info"), "debug, info, warn or error (env COATTAIL_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env(getenv, "LOG_FORMAT", "text"), "text or json (env COATTAIL_LOG_FORMAT)")
 }
@@ -70,8 +71,8 @@ func (c *config) validate() error {
 	if c.Shards < 1 || c.Shards > 1024 {
 		errs = append(errs, fmt.Errorf("shards: must be an integer 1..1024 (COATTAIL_SHARDS)"))
 	}
-	if c.StreamPrefix == "" || strings.ContainsAny(c.StreamPrefix, " \t\r\n{}") {
-		errs = append(errs, fmt.Errorf("stream prefix %q: want a non-empty key prefix without spaces or braces (COATTAIL_STREAM_PREFIX)", c.StreamPrefix))
+	if strings.ContainsAny(c.StreamPrefix, " \t\r\n{}") {
+		errs = append(errs, fmt.Errorf("stream prefix %q: want a key prefix without spaces or braces, or empty for the default (COATTAIL_STREAM_PREFIX)", c.StreamPrefix))
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

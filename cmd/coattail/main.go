@@ -182,6 +182,14 @@ func (a *app) connect(ctx context.Context, c *config, log *slog.Logger, migrate 
 			d.close()
 			return nil, err
 		}
+		if c.StreamPrefix == "" {
+			id, err := st.InstanceID(ctx)
+			if err != nil {
+				d.close()
+				return nil, err
+			}
+			d.scf.Prefix = "coattail:" + id
+		}
 	}
 	return d, nil
 }

@@ -1,0 +1,267 @@
+package binance
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/wstest"
+)
+
+// The shared data set lives beside the repository (/work/shared next to /work/main).
+var (
+	spotCapture    = filepath.Join("..", "..", "..", "shared", "data", "binance", "spot-ws-capture.jsonl.zst")
+	futuresCapture = filepath.Join("..", "..", "..", "shared", "data", "binance", "futures-ws-capture.jsonl.zst")
+)
+
+// testNow is the clock of the quality rules in tests: after every captured trade.
+func testNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
+
+// rejected is one call of the reject callback.
+type rejected struct {
+	reason, detail string
+	raw            []byte
+}
+
+// collector records what a source emits and rejects.
+type collector struct {
+	mu      sync.Mutex
+	events  []*event.Event
+	rejects []rejected
+	emitErr error // returned by emit when set
+}
+
+func (c *collector) emit(_ context.Context, ev *event.Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emitErr != nil {
+		return c.emitErr
+	}
+	c.events = append(c.events, ev)
+	return nil
+}
+
+func (c *collector) reject(_ context.Context, reason, detail string, raw []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rejects = append(c.rejects, rejected{reason, detail, raw})
+	return nil
+}
+
+func (c *collector) snapshot() ([]*event.Event, []rejected) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*event.Event(nil), c.events...), append([]rejected(nil), c.rejects...)
+}
+
+func (c *collector) lines() []string {
+	evs, _ := c.snapshot()
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = string(event.AppendJSON(nil, ev))
+	}
+	return out
+}
+
+// running is a Run in progress.
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs src in the background; stop ends it.
+func start(t *testing.T, src *Source, c *collector) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- src.Run(ctx, c.emit, c.reject) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop cancels the run and returns what Run returned; a second call returns nil.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if !ok {
+			return nil
+		}
+		close(r.done)
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancellation")
+		return nil
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// checkGoroutines fails the test when more goroutines run than before, after giving
+// exiting ones a moment to finish.
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines: %d before, %d after the source stopped:\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// testConfig is a configuration for the test server: tiny backoff, a private HTTP
+// transport (closed by the test) and a fixed clock.
+func testConfig(t *testing.T, srv *wstest.Server, symbols ...string) Config {
+	t.Helper()
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	return Config{
+		BaseURL:    srv.URL(),
+		RESTURL:    srv.HTTPURL(),
+		Symbols:    symbols,
+		BackoffMin: time.Millisecond,
+		BackoffMax: 5 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: tr, Timeout: 5 * time.Second},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:        testNow,
+	}
+}
+
+// capturedTrade is an aggTrade frame of a capture, with their symbol, id and
+// payload.
+type capturedTrade struct {
+	raw     []byte
+	symbol  string
+	id      int64
+	payload map[string]json.RawMessage
+}
+
+func aggTradeFrames(t *testing.T, frames [][]byte) []capturedTrade {
+	t.Helper()
+	var out []capturedTrade
+	for _, f := range frames {
+		var env struct {
+			Stream string                     `json:"stream"`
+			Data   map[string]json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(f, &env); err != nil {
+			t.Fatalf("capture frame: %v", err)
+		}
+		if string(env.Data["e"]) != `"aggTrade"` {
+			continue
+		}
+		var sym string
+		var id int64
+		if err := json.Unmarshal(env.Data["s"], &sym); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(env.Data["a"], &id); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, capturedTrade{raw: f, symbol: sym, id: id, payload: env.Data})
+	}
+	return out
+}
+
+func raws(fs []capturedTrade) [][]byte {
+	out := make([][]byte, len(fs))
+	for i, f := range fs {
+		out[i] = f.raw
+	}
+	return out
+}
+
+// restAggTrades fakes /api/v3/aggTrades from capture frames: it serves the trades of
+// the frames before index horizon (what the exchange "has" so far), in the REST
+// shape (the stream payload without e, E and s).
+type restAggTrades struct {
+	t        *testing.T
+	frames   []capturedTrade
+	horizon  atomic.Int64
+	requests atomic.Int64
+	status   int // when non-zero, every request fails with it
+	path     string
+}
+
+func (h *restAggTrades) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.requests.Add(1)
+	want := h.path
+	if want == "" {
+		want = "/api/v3/aggTrades"
+	}
+	if r.URL.Path != want {
+		h.t.Errorf("REST request for %s, want %s", r.URL.Path, want)
+		http.NotFound(w, r)
+		return
+	}
+	if h.status != 0 {
+		http.Error(w, `{"code":-1003,"msg":"Too many requests"}`, h.status)
+		return
+	}
+	q := r.URL.Query()
+	sym := q.Get("symbol")
+	from, err1 := strconv.ParseInt(q.Get("fromId"), 10, 64)
+	limit, err2 := strconv.Atoi(q.Get("limit"))
+	if sym == "" || err1 != nil || err2 != nil || limit < 1 || limit > 1000 {
+		h.t.Errorf("bad REST query %q", r.URL.RawQuery)
+		http.Error(w, "bad query", http.StatusBadRequest)
+		return
+	}
+	// Capture order is id order within a symbol.
+	var items []map[string]json.RawMessage
+	for _, f := range h.frames[:h.horizon.Load()] {
+		if f.symbol != sym || f.id < from {
+			continue
+		}
+		item := map[string]json.RawMessage{}
+		for k, v := range f.payload {
+			if k != "e" && k != "E" && k != "s" {
+				item[k] = v
+			}
+		}
+		items = append(items, item)
+	}
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	if items == nil {
+		items = []map[string]json.RawMessage{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(items); err != nil {
+		h.t.Errorf("encode REST response: %v", err)
+	}
+}
+
+// idsBySymbol groups the emitted events' ids by symbol, in emission order.
+func idsBySymbol(evs []*event.Event) map[string][]string {
+	out := map[string][]string{}
+	for _, ev := range evs {
+		out[ev.Symbol] = append(out[ev.Symbol], ev.ID)
+	}
+	return out
+}

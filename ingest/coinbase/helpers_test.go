@@ -1,0 +1,291 @@
+package coinbase
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/wstest"
+)
+
+// The shared data set lives beside the repository (/work/shared next to /work/main).
+var captureFile = filepath.Join("..", "..", "..", "shared", "data", "coinbase", "advanced-trade-ws-capture.jsonl.zst")
+
+// testNow is the clock of the quality rules in tests: after every captured trade.
+func testNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
+
+type rejected struct {
+	reason, detail string
+	raw            []byte
+}
+
+// collector records what a source emits and rejects.
+type collector struct {
+	mu      sync.Mutex
+	events  []*event.Event
+	rejects []rejected
+	emitErr error
+}
+
+func (c *collector) emit(_ context.Context, ev *event.Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.emitErr != nil {
+		return c.emitErr
+	}
+	c.events = append(c.events, ev)
+	return nil
+}
+
+func (c *collector) reject(_ context.Context, reason, detail string, raw []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rejects = append(c.rejects, rejected{reason, detail, raw})
+	return nil
+}
+
+func (c *collector) snapshot() ([]*event.Event, []rejected) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*event.Event(nil), c.events...), append([]rejected(nil), c.rejects...)
+}
+
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t *testing.T, src *Source, c *collector) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- src.Run(ctx, c.emit, c.reject) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if !ok {
+			return nil
+		}
+		close(r.done)
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancellation")
+		return nil
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutines: %d before, %d after the source stopped:\n%s", before, runtime.NumGoroutine(), buf[:n])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testConfig(srv *wstest.Server, products ...string) Config {
+	return Config{
+		URL:        srv.URL(),
+		ProductIDs: products,
+		BackoffMin: time.Millisecond,
+		BackoffMax: 5 * time.Millisecond,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:        testNow,
+	}
+}
+
+// capturedTrade is one trade of a market_trades frame of the capture.
+type capturedTrade struct {
+	frame int // index of its frame among the recv frames
+	raw   json.RawMessage
+	w     struct {
+		ProductID string `json:"product_id"`
+		TradeID   string `json:"trade_id"`
+		Price     string `json:"price"`
+		Size      string `json:"size"`
+		Time      string `json:"time"`
+		Side      string `json:"side"`
+	}
+	id int64
+}
+
+// captureTrades lists the trades of the frames, in frame order (newest first within
+// a frame, as Coinbase sends them).
+func captureTrades(t *testing.T, frames [][]byte) []capturedTrade {
+	t.Helper()
+	var out []capturedTrade
+	for i, f := range frames {
+		var fr struct {
+			Channel string `json:"channel"`
+			Events  []struct {
+				Trades []json.RawMessage `json:"trades"`
+			} `json:"events"`
+		}
+		if err := json.Unmarshal(f, &fr); err != nil {
+			t.Fatalf("capture frame %d: %v", i, err)
+		}
+		if fr.Channel != channelMarketTrades {
+			continue
+		}
+		for _, ev := range fr.Events {
+			for _, raw := range ev.Trades {
+				ct := capturedTrade{frame: i, raw: raw}
+				if err := json.Unmarshal(raw, &ct.w); err != nil {
+					t.Fatal(err)
+				}
+				id, err := strconv.ParseInt(ct.w.TradeID, 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ct.id = id
+				out = append(out, ct)
+			}
+		}
+	}
+	return out
+}
+
+// wantIDs is the sorted, distinct trade ids per product of trades.
+func wantIDs(trades []capturedTrade) map[string][]int64 {
+	set := map[string]map[int64]bool{}
+	for _, tr := range trades {
+		if set[tr.w.ProductID] == nil {
+			set[tr.w.ProductID] = map[int64]bool{}
+		}
+		set[tr.w.ProductID][tr.id] = true
+	}
+	out := map[string][]int64{}
+	for p, ids := range set {
+		for id := range ids {
+			out[p] = append(out[p], id)
+		}
+		sort.Slice(out[p], func(i, j int) bool { return out[p][i] < out[p][j] })
+	}
+	return out
+}
+
+// gotIDs is the emitted ids per product, in emission order.
+func gotIDs(t *testing.T, evs []*event.Event) map[string][]int64 {
+	t.Helper()
+	out := map[string][]int64{}
+	for _, ev := range evs {
+		id, err := strconv.ParseInt(ev.ID, 10, 64)
+		if err != nil {
+			t.Fatalf("event id %q: %v", ev.ID, err)
+		}
+		out[ev.Symbol] = append(out[ev.Symbol], id)
+	}
+	return out
+}
+
+// snapshotFrames synthesizes the market_trades snapshot Coinbase sends on subscribing,
+// as of frame index upto: per product, its last 100 trades of frames[:upto], newest
+// first, with sequence numbers from seq on.
+func snapshotFrames(t *testing.T, trades []capturedTrade, upto int, seq int64, products ...string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, p := range products {
+		var mine []capturedTrade
+		for _, tr := range trades {
+			if tr.frame < upto && tr.w.ProductID == p {
+				mine = append(mine, tr)
+			}
+		}
+		sort.Slice(mine, func(i, j int) bool { return mine[i].id > mine[j].id })
+		if len(mine) > 100 {
+			mine = mine[:100]
+		}
+		raws := make([]json.RawMessage, len(mine))
+		for i, tr := range mine {
+			raws[i] = tr.raw
+		}
+		b, err := json.Marshal(map[string]any{
+			"channel": channelMarketTrades, "client_id": "", "timestamp": "2026-08-09T21:06:00Z",
+			"sequence_num": seq, "events": []any{map[string]any{"type": "snapshot", "trades": raws}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+		seq++
+	}
+	return out
+}
+
+// renumber rewrites the sequence_num of frames from seq on, as a new connection (or
+// a resubscription on the same one) would number them.
+func renumber(t *testing.T, frames [][]byte, seq int64) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(frames))
+	for i, f := range frames {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(f, &m); err != nil {
+			t.Fatal(err)
+		}
+		m["sequence_num"] = json.RawMessage(strconv.FormatInt(seq, 10))
+		seq++
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// readSubscriptions reads n client messages and returns them decoded.
+func readSubscriptions(t *testing.T, c *wstest.Conn, n int) []subscription {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out []subscription
+	for range n {
+		msg, err := c.Next(ctx)
+		if err != nil {
+			t.Errorf("read subscription: %v", err)
+			return out
+		}
+		var s subscription
+		if err := json.Unmarshal(msg, &s); err != nil {
+			t.Errorf("subscription %s: %v", msg, err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+type subscription struct {
+	Type       string   `json:"type"`
+	ProductIDs []string `json:"product_ids"`
+	Channel    string   `json:"channel"`
+}
