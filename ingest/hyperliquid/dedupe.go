@@ -8,9 +8,9 @@ type tradeKey struct {
 }
 
 // dedupe remembers the last size trade keys seen, in a ring: memory is bounded and
-// the oldest key is forgotten first. The server resends recent trades when a
-// subscription starts (on every reconnect), so the window only needs to cover what
-// one snapshot can hold; the default is far larger.
+// the oldest key is forgotten first. What a reconnect can repeat is what a new
+// subscription starts with (recent trades) and what a server resends around a
+// cut; the default window is far larger than that.
 type dedupe struct {
 	seen map[tradeKey]struct{}
 	ring []tradeKey

@@ -19,7 +19,8 @@
 //     position, closed PnL, fee or direction, so these fills have none. A self-trade
 //     (buyer = seller) is dead-lettered: its two halves would share one key.
 //     Trades are deduplicated by (coin, tid) across reconnects within a window of
-//     Config.DedupeSize trades (the server resends recent trades on subscribing).
+//     Config.DedupeSize trades (a new subscription may start with recent trades the
+//     previous connection already delivered).
 //   - allMids: {"channel":"allMids","data":{"mids":{coin: px}}}: one price event a
 //     coin of Config.MidCoins (default: the trade coins; AllCoins: every coin), in
 //     coin order. The message has no time, so ts is the receive time read from the

@@ -43,10 +43,10 @@ func cassette(tb testing.TB, name string) []byte {
 }
 
 // cassetteBody extracts the first response body of a VCR cassette: the YAML
-// single-quoted scalar after "string: " under "response:". In such a scalar '' is
-// one quote, and a line break with its indentation folds into one space (n blank
-// lines fold into n newlines). Only what the cassettes use is handled; no YAML
-// library is needed for that.
+// single-quoted scalar after "string: " under "response:". In such a scalar a
+// doubled single quote stands for one, and a line break with its indentation folds
+// into one space (n blank lines fold into n newlines). Only what the cassettes use
+// is handled; no YAML library is needed for that.
 func cassetteBody(yaml []byte) ([]byte, error) {
 	s := string(yaml)
 	r := strings.Index(s, "\n  response:")

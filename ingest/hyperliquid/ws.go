@@ -15,7 +15,7 @@ import (
 )
 
 // pingMsg is the application-level heartbeat; the server answers {"channel":"pong"}.
-var pingMsg = []byte(`{"method":"ping"}`)
+const pingMsg = `{"method":"ping"}`
 
 // runWS keeps a websocket connection up until ctx is done: connect, subscribe to
 // everything, read; on any loss, wait a jittered exponential backoff (reset once a
@@ -87,7 +87,7 @@ func (s *Source) session(ctx context.Context, out *sink) (delivered bool, err er
 				_ = conn.Close()
 				return
 			case <-t.C:
-				if err := write(pingMsg); err != nil {
+				if err := write([]byte(pingMsg)); err != nil {
 					_ = conn.Close()
 					return
 				}
