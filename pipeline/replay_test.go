@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coattailcapital/coattail/internal/testenv"
 	"github.com/coattailcapital/coattail/pipeline"
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
@@ -30,7 +31,7 @@ func TestReplayBadInput(t *testing.T) {
 	var lines []string
 	wantReason := map[string]int64{}
 	wantSource := map[string]string{} // file:line -> reason
-	goodA := []string{goodTransfer, goodSwap, goodTrade, goodFill, goodPosition, goodPrice}
+	goodA := []string{testenv.GoodTransfer, testenv.GoodSwap, testenv.GoodTrade, testenv.GoodFill, testenv.GoodPosition, testenv.GoodPrice}
 	pathA := filepath.Join(dir, "mixed.ndjson")
 	for i, b := range bad {
 		lines = append(lines, goodA[i%len(goodA)])
@@ -43,26 +44,26 @@ func TestReplayBadInput(t *testing.T) {
 	lines = append(lines, lastBad)
 	wantReason["bad_json"]++
 	wantSource[pathA+":"+strconv.Itoa(len(lines))] = "bad_json"
-	writeFile(t, pathA, lines, true)
+	testenv.WriteLines(t, pathA, lines, true)
 	readA := len(bad)*2 + 1
 
 	// File B: good lines only; the last one has no newline and must still count.
 	lastGood := `{"kind":"fill","src":"hyperliquid","ts":"2025-03-01T00:00:00Z","wallet":"0x1111111111111111111111111111111111111111","coin":"ETH","side":"buy","px":"2000","sz":"1.5","fee":"0.5","id":"last-line"}`
 	pathB := filepath.Join(dir, "last-line.ndjson")
-	writeFile(t, pathB, []string{goodPrice, lastGood}, true)
+	testenv.WriteLines(t, pathB, []string{testenv.GoodPrice, lastGood}, true)
 	// File C: a several-megabyte last line without a newline.
 	pathC := filepath.Join(dir, "long-last-line.ndjson")
 	// (Its first 4 KiB differ from file A's long line: a dead letter is keyed by its
 	// reason and the stored, clipped input.)
 	longLast := `{"kind":"price","src":"hyperliquid","ts":"2025-02-04T09:34:27Z","symbol":"` + strings.Repeat("Z", 5<<20) + `"}`
-	writeFile(t, pathC, []string{goodTrade, longLast}, true)
+	testenv.WriteLines(t, pathC, []string{testenv.GoodTrade, longLast}, true)
 	wantReason["line_too_long"]++
 	wantSource[pathC+":2"] = "line_too_long"
 	// File D: CRLF line ends.
 	crlfFill := strings.NewReplacer(`"id":"last-line"`, `"id":"crlf"`, `0x1111111111111111111111111111111111111111`,
 		`0x2222222222222222222222222222222222222222`).Replace(lastGood)
 	pathD := filepath.Join(dir, "crlf.ndjson")
-	writeFile(t, pathD, []string{goodTrade + "\r", crlfFill + "\r"}, false)
+	testenv.WriteLines(t, pathD, []string{testenv.GoodTrade + "\r", crlfFill + "\r"}, false)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -83,14 +84,14 @@ func TestReplayBadInput(t *testing.T) {
 			sum.Read, sum.Accepted, sum.DeadLettered, sum.Committed, read, read-wantDead, wantDead)
 	}
 	if !maps.Equal(sum.ByReason, wantReason) {
-		t.Errorf("summary by reason:\n got  %s\n want %s", reasonsOf(sum.ByReason), reasonsOf(wantReason))
+		t.Errorf("summary by reason:\n got  %s\n want %s", testenv.Reasons(sum.ByReason), testenv.Reasons(wantReason))
 	}
 	stored, err := e.st.DeadLetterCounts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !maps.Equal(stored, wantReason) {
-		t.Errorf("dead_letters by reason:\n got  %s\n want %s", reasonsOf(stored), reasonsOf(wantReason))
+		t.Errorf("dead_letters by reason:\n got  %s\n want %s", testenv.Reasons(stored), testenv.Reasons(wantReason))
 	}
 	rows, err := e.st.Pool().Query(ctx, `SELECT source, reason, detail, length(raw) FROM dead_letters`)
 	if err != nil {
@@ -138,7 +139,7 @@ func TestReplayBadInput(t *testing.T) {
 func TestReplayUnopenableFile(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.ndjson")
-	writeFile(t, good, []string{goodTrade, goodPrice}, false)
+	testenv.WriteLines(t, good, []string{testenv.GoodTrade, testenv.GoodPrice}, false)
 	for _, tc := range []struct {
 		name, path, want string
 	}{
@@ -169,7 +170,7 @@ func TestReplayDatabaseUnreachable(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "in.ndjson")
-	writeFile(t, path, []string{goodTrade, `not json`, goodPrice}, false)
+	testenv.WriteLines(t, path, []string{testenv.GoodTrade, `not json`, testenv.GoodPrice}, false)
 	e.st.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -190,35 +191,35 @@ func TestReplayDatabaseUnreachable(t *testing.T) {
 // twice, a cancelled replay resumed, and two consumer groups sharing the shards all end
 // in exactly the state of one uninterrupted replay.
 func TestReplayState(t *testing.T) {
-	in := writeDemoInput(t, t.TempDir(), 11, 900)
+	in := testenv.WriteDemoInput(t, t.TempDir(), 11, 900)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	base := newEnv(t)
 	t0 := time.Now()
-	sum, err := base.replay(ctx, []string{in.path}, nil)
+	sum, err := base.replay(ctx, []string{in.Path}, nil)
 	if err != nil {
 		t.Fatalf("uninterrupted replay: %v", err)
 	}
-	t.Logf("uninterrupted replay of %d records: %.2fs", in.lines, time.Since(t0).Seconds())
-	if sum.Read != int64(in.lines) || sum.Accepted != int64(in.accepted) || !maps.Equal(sum.ByReason, in.dead) || !sum.Committed {
-		t.Fatalf("uninterrupted replay summary %+v; want read %d accepted %d by reason %s", sum, in.lines, in.accepted, reasonsOf(in.dead))
+	t.Logf("uninterrupted replay of %d records: %.2fs", in.Lines, time.Since(t0).Seconds())
+	if sum.Read != int64(in.Lines) || sum.Accepted != int64(in.Accepted) || !maps.Equal(sum.ByReason, in.Dead) || !sum.Committed {
+		t.Fatalf("uninterrupted replay summary %+v; want read %d accepted %d by reason %s", sum, in.Lines, in.Accepted, testenv.Reasons(in.Dead))
 	}
-	if n := base.eventCount(t); n != int64(in.accepted) {
-		t.Fatalf("uninterrupted replay stored %d events, want %d", n, in.accepted)
+	if n := base.eventCount(t); n != int64(in.Accepted) {
+		t.Fatalf("uninterrupted replay stored %d events, want %d", n, in.Accepted)
 	}
-	want := stateChecksum(t, base.st.Pool())
+	want := testenv.StateChecksum(t, base.st.Pool())
 
 	t.Run("twice", func(t *testing.T) {
 		// The baseline's schema and streams, replayed again.
-		sum, err := base.replay(ctx, []string{in.path}, nil)
+		sum, err := base.replay(ctx, []string{in.Path}, nil)
 		if err != nil {
 			t.Fatalf("second replay: %v", err)
 		}
-		if !sum.Committed || sum.Accepted != int64(in.accepted) {
+		if !sum.Committed || sum.Accepted != int64(in.Accepted) {
 			t.Errorf("second replay summary %+v", sum)
 		}
-		sameState(t, "replayed twice", stateChecksum(t, base.st.Pool()), want)
+		testenv.SameState(t, "replayed twice", testenv.StateChecksum(t, base.st.Pool()), want)
 	})
 
 	for _, tc := range []struct {
@@ -226,7 +227,7 @@ func TestReplayState(t *testing.T) {
 		at   int64 // cancel once more than this many events are committed
 	}{
 		{"cancelled early then resumed", 0},
-		{"cancelled mid-run then resumed", int64(in.accepted) / 3},
+		{"cancelled mid-run then resumed", int64(in.Accepted) / 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -235,7 +236,7 @@ func TestReplayState(t *testing.T) {
 			watch := make(chan struct{})
 			go func() {
 				defer close(watch)
-				waitFor(cctx, func() bool {
+				testenv.WaitFor(cctx, func() bool {
 					n, err := e.st.EventCount(cctx)
 					if err == nil && n > tc.at {
 						partial = n
@@ -245,7 +246,7 @@ func TestReplayState(t *testing.T) {
 					return false
 				})
 			}()
-			sum, err := e.replay(cctx, []string{in.path}, nil)
+			sum, err := e.replay(cctx, []string{in.Path}, nil)
 			stop()
 			<-watch
 			if !errors.Is(err, context.Canceled) {
@@ -255,15 +256,15 @@ func TestReplayState(t *testing.T) {
 				t.Errorf("cancelled replay reports everything committed")
 			}
 			got := e.eventCount(t)
-			t.Logf("cancelled at %d events committed (%d after stopping) of %d; %d read", partial, got, in.accepted, sum.Read)
-			if got >= int64(in.accepted) {
+			t.Logf("cancelled at %d events committed (%d after stopping) of %d; %d read", partial, got, in.Accepted, sum.Read)
+			if got >= int64(in.Accepted) {
 				t.Fatalf("the cancel landed after the replay had committed everything (%d events): make the input larger", got)
 			}
-			sum, err = e.replay(ctx, []string{in.path}, nil)
+			sum, err = e.replay(ctx, []string{in.Path}, nil)
 			if err != nil || !sum.Committed {
 				t.Fatalf("resumed replay: %v (summary %+v)", err, sum)
 			}
-			sameState(t, tc.name, stateChecksum(t, e.st.Pool()), want)
+			testenv.SameState(t, tc.name, testenv.StateChecksum(t, e.st.Pool()), want)
 		})
 	}
 
@@ -309,7 +310,7 @@ func TestReplayState(t *testing.T) {
 		go func() {
 			defer close(watch)
 			joined := false
-			waitFor(gctx, func() bool {
+			testenv.WaitFor(gctx, func() bool {
 				n, err := e.st.EventCount(gctx)
 				if err != nil {
 					return false
@@ -321,17 +322,17 @@ func TestReplayState(t *testing.T) {
 						return true
 					}
 				}
-				if joined && n > int64(in.accepted)/2 && commits[1].Load() > 0 {
+				if joined && n > int64(in.Accepted)/2 && commits[1].Load() > 0 {
 					stops[0]()
 					return true
 				}
 				return false
 			})
 		}()
-		sum, err := e.replay(ctx, []string{in.path}, func(c *pipeline.ReplayConfig) { c.NoWorkers = true })
+		sum, err := e.replay(ctx, []string{in.Path}, func(c *pipeline.ReplayConfig) { c.NoWorkers = true })
 		// With NoWorkers, Replay returns only once the groups have committed everything.
-		if n := e.eventCount(t); err == nil && n != int64(in.accepted) {
-			t.Errorf("replay with NoWorkers returned with %d of %d events committed", n, in.accepted)
+		if n := e.eventCount(t); err == nil && n != int64(in.Accepted) {
+			t.Errorf("replay with NoWorkers returned with %d of %d events committed", n, in.Accepted)
 		}
 		<-watch
 		stopAll()
@@ -349,7 +350,7 @@ func TestReplayState(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("checkpoint owners %d, shard claims %d", owners, claims)
-		sameState(t, "two groups", stateChecksum(t, e.st.Pool()), want)
+		testenv.SameState(t, "two groups", testenv.StateChecksum(t, e.st.Pool()), want)
 	})
 }
 
@@ -364,12 +365,12 @@ func TestReplayBadFirstLine(t *testing.T) {
 		{"json array", "b.ndjson", `[1,2,3]`, "bad_json"},
 		{"json string", "c.jsonl", `"hello"`, "bad_json"},
 		{"not json, name without a hint", "d.txt", `garbage, not json`, "bad_json"},
-		{"bad object", "e.ndjson", strings.Replace(goodTrade, `"side":"buy"`, `"side":"long"`, 1), "bad_side"},
+		{"bad object", "e.ndjson", strings.Replace(testenv.GoodTrade, `"side":"buy"`, `"side":"long"`, 1), "bad_side"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			path := filepath.Join(dir, tc.file)
-			writeFile(t, path, []string{tc.first, goodTrade, goodPrice, goodFill}, false)
+			testenv.WriteLines(t, path, []string{tc.first, testenv.GoodTrade, testenv.GoodPrice, testenv.GoodFill}, false)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			sum, err := e.replay(ctx, []string{path}, nil)
@@ -377,7 +378,7 @@ func TestReplayBadFirstLine(t *testing.T) {
 				t.Fatalf("replay of a file whose first line is bad failed: %v", err)
 			}
 			if sum.Read != 4 || sum.Accepted != 3 || !maps.Equal(sum.ByReason, map[string]int64{tc.reason: 1}) {
-				t.Errorf("summary read %d accepted %d by reason %s; want 4, 3, %s=1", sum.Read, sum.Accepted, reasonsOf(sum.ByReason), tc.reason)
+				t.Errorf("summary read %d accepted %d by reason %s; want 4, 3, %s=1", sum.Read, sum.Accepted, testenv.Reasons(sum.ByReason), tc.reason)
 			}
 			if n := e.eventCount(t); n != 3 {
 				t.Errorf("%d events stored, want 3", n)
@@ -393,15 +394,15 @@ func TestReplayBadFirstLine(t *testing.T) {
 // clean run. The entries A left behind belong to A: B must not apply them (ahead of its
 // own, out of order).
 func TestReplaySharedRedisTwoDatabases(t *testing.T) {
-	in := writeDemoInput(t, t.TempDir(), 13, 600)
+	in := testenv.WriteDemoInput(t, t.TempDir(), 13, 600)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	clean := newEnv(t)
-	if _, err := clean.replay(ctx, []string{in.path}, nil); err != nil {
+	if _, err := clean.replay(ctx, []string{in.Path}, nil); err != nil {
 		t.Fatal(err)
 	}
-	want := stateChecksum(t, clean.st.Pool())
+	want := testenv.StateChecksum(t, clean.st.Pool())
 
 	a := newEnv(t)
 	b := newEnv(t)
@@ -421,7 +422,7 @@ func TestReplaySharedRedisTwoDatabases(t *testing.T) {
 	watch := make(chan struct{})
 	go func() {
 		defer close(watch)
-		waitFor(cctx, func() bool {
+		testenv.WaitFor(cctx, func() bool {
 			n, err := a.st.EventCount(cctx)
 			if err == nil && n > 0 {
 				stop()
@@ -430,7 +431,7 @@ func TestReplaySharedRedisTwoDatabases(t *testing.T) {
 			return false
 		})
 	}()
-	_, err := a.replay(cctx, []string{in.path}, nil)
+	_, err := a.replay(cctx, []string{in.Path}, nil)
 	stop()
 	<-watch
 	if !errors.Is(err, context.Canceled) {
@@ -448,11 +449,11 @@ func TestReplaySharedRedisTwoDatabases(t *testing.T) {
 	if left == 0 {
 		t.Skip("nothing left in the streams: the scenario did not arise")
 	}
-	sum, err := b.replay(ctx, []string{in.path}, nil)
+	sum, err := b.replay(ctx, []string{in.Path}, nil)
 	if err != nil || !sum.Committed {
 		t.Fatalf("replay into B: %v (summary %+v)", err, sum)
 	}
-	sameState(t, "fresh database B after A's cancelled run on the same streams", stateChecksum(t, b.st.Pool()), want)
+	testenv.SameState(t, "fresh database B after A's cancelled run on the same streams", testenv.StateChecksum(t, b.st.Pool()), want)
 	var refused int64
 	if err := b.st.Pool().QueryRow(ctx, `SELECT count(*) FROM dead_letters WHERE reason = 'book_refused'`).Scan(&refused); err != nil {
 		t.Fatal(err)

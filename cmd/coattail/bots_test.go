@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coattailcapital/coattail/internal/testenv"
 )
 
 // fakeTelegram speaks just enough of the Bot API for the bot to start, receive one
@@ -80,7 +82,7 @@ func TestBotFollowsThroughTelegram(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ok := waitFor(ctx, func() bool {
+	ok := testenv.WaitFor(ctx, func() bool {
 		var n int
 		err := s.st.Pool().QueryRow(ctx, `SELECT count(*) FROM follows WHERE wallet = $1 AND label = 'whale one'`, wallet).Scan(&n)
 		return err == nil && n == 1 && len(fake.texts()) > 0

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/analytics/demo"
+	"github.com/coattailcapital/coattail/internal/testenv"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/shopspring/decimal"
@@ -27,7 +28,7 @@ import (
 func TestCLIConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.ndjson")
-	writeFile(t, in, []string{goodTrade}, false)
+	testenv.WriteLines(t, in, []string{testenv.GoodTrade}, false)
 	// Nothing listens on port 1: a command that connected would fail differently.
 	base := newCLI("postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", "unused").with("COATTAIL_REDIS_URL", "redis://127.0.0.1:1/0")
 	for _, tc := range []struct {
@@ -69,7 +70,7 @@ func TestCLIConfigErrors(t *testing.T) {
 func TestCLIUnreachable(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.ndjson")
-	writeFile(t, in, []string{goodTrade}, false)
+	testenv.WriteLines(t, in, []string{testenv.GoodTrade}, false)
 	good := newSchema(t)
 	for _, tc := range []struct {
 		name string
@@ -112,7 +113,7 @@ func TestCLIMissingFile(t *testing.T) {
 	s := newSchema(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.ndjson")
-	writeFile(t, good, []string{goodTrade, goodPrice}, false)
+	testenv.WriteLines(t, good, []string{testenv.GoodTrade, testenv.GoodPrice}, false)
 	missing := filepath.Join(dir, "does-not-exist.ndjson")
 	r := s.cli.run(t, "replay", "--json", good, missing)
 	if r.code == 0 {
@@ -136,26 +137,26 @@ func TestCLIBadInput(t *testing.T) {
 	bad := []struct{ line, reason string }{
 		{`definitely { not json`, "bad_json"},
 		{`"a string"`, "bad_json"},
-		{strings.Replace(goodTrade, `"qty":"58"`, `"qty":58`, 1), "bad_type"},
-		{strings.Replace(goodTrade, `"side":"buy"`, `"side":["buy"]`, 1), "bad_type"},
-		{strings.Replace(goodFill, `"coin":"SUI",`, ``, 1), "missing_field"},
-		{strings.Replace(goodPrice, `"src":"hyperliquid",`, ``, 1), "missing_field"},
-		{strings.Replace(goodTrade, `"kind":"trade"`, `"kind":"TRADE!"`, 1), "unknown_kind"},
-		{strings.Replace(goodTrade, `"ts":"2021-10-12T00:28:43.963Z"`, `"ts":"2021-13-45T99:00:00Z"`, 1), "bad_timestamp"},
-		{strings.Replace(goodTrade, `"ts":"2021-10-12T00:28:43.963Z"`, `"ts":"2199-10-12T00:28:43Z"`, 1), "future_timestamp"},
-		{strings.Replace(goodTrade, `"qty":"58"`, `"qty":"-58"`, 1), "non_positive"},
-		{strings.Replace(goodPrice, `"price":"1.6"`, `"price":"0.0"`, 1), "non_positive"},
-		{strings.Replace(goodFill, `"side":"sell"`, `"side":"short"`, 1), "bad_side"},
-		{strings.Replace(goodPosition, `0x51f63885534cb494f4592a0311551f369bff2b39`, `0xZZf63885534cb494f4592a0311551f369bff2b39`, 1), "bad_address"},
-		{strings.Replace(goodSwap, `0x4a9fb3959883f5cbdb737d66a8330293db55ec5b5c5d504329f976a0dec7754c`, `0x4a9f`, 1), "bad_hash"},
-		{strings.Replace(goodTrade, `"price":"0.3528"`, `"price":"nan"`, 1), "bad_number"},
-		{strings.Replace(goodTrade, `"price":"0.3528"`, `"price":"Infinity"`, 1), "bad_number"},
-		{strings.Replace(goodFill, `"dir":"Close Long"`, "\"dir\":\"Close\tLong\"", 1), "bad_encoding"},
+		{strings.Replace(testenv.GoodTrade, `"qty":"58"`, `"qty":58`, 1), "bad_type"},
+		{strings.Replace(testenv.GoodTrade, `"side":"buy"`, `"side":["buy"]`, 1), "bad_type"},
+		{strings.Replace(testenv.GoodFill, `"coin":"SUI",`, ``, 1), "missing_field"},
+		{strings.Replace(testenv.GoodPrice, `"src":"hyperliquid",`, ``, 1), "missing_field"},
+		{strings.Replace(testenv.GoodTrade, `"kind":"trade"`, `"kind":"TRADE!"`, 1), "unknown_kind"},
+		{strings.Replace(testenv.GoodTrade, `"ts":"2021-10-12T00:28:43.963Z"`, `"ts":"2021-13-45T99:00:00Z"`, 1), "bad_timestamp"},
+		{strings.Replace(testenv.GoodTrade, `"ts":"2021-10-12T00:28:43.963Z"`, `"ts":"2199-10-12T00:28:43Z"`, 1), "future_timestamp"},
+		{strings.Replace(testenv.GoodTrade, `"qty":"58"`, `"qty":"-58"`, 1), "non_positive"},
+		{strings.Replace(testenv.GoodPrice, `"price":"1.6"`, `"price":"0.0"`, 1), "non_positive"},
+		{strings.Replace(testenv.GoodFill, `"side":"sell"`, `"side":"short"`, 1), "bad_side"},
+		{strings.Replace(testenv.GoodPosition, `0x51f63885534cb494f4592a0311551f369bff2b39`, `0xZZf63885534cb494f4592a0311551f369bff2b39`, 1), "bad_address"},
+		{strings.Replace(testenv.GoodSwap, `0x4a9fb3959883f5cbdb737d66a8330293db55ec5b5c5d504329f976a0dec7754c`, `0x4a9f`, 1), "bad_hash"},
+		{strings.Replace(testenv.GoodTrade, `"price":"0.3528"`, `"price":"nan"`, 1), "bad_number"},
+		{strings.Replace(testenv.GoodTrade, `"price":"0.3528"`, `"price":"Infinity"`, 1), "bad_number"},
+		{strings.Replace(testenv.GoodFill, `"dir":"Close Long"`, "\"dir\":\"Close\tLong\"", 1), "bad_encoding"},
 		{big, "line_too_long"},
 	}
 	want := map[string]int64{}
 	var lines []string
-	good := []string{goodTransfer, goodSwap, goodTrade, goodFill, goodPosition, goodPrice}
+	good := []string{testenv.GoodTransfer, testenv.GoodSwap, testenv.GoodTrade, testenv.GoodFill, testenv.GoodPosition, testenv.GoodPrice}
 	for i, b := range bad {
 		lines = append(lines, b.line)
 		want[b.reason]++
@@ -167,7 +168,7 @@ func TestCLIBadInput(t *testing.T) {
 	lines = append(lines, `{"kind":"trade","src":"binance","ts":"2021-10-12T00:28:43.963Z","sym`)
 	want["bad_json"]++
 	path := filepath.Join(dir, "bad.ndjson")
-	writeFile(t, path, lines, true)
+	testenv.WriteLines(t, path, lines, true)
 
 	r := s.cli.run(t, "replay", "--json", path)
 	if r.code != 0 {
@@ -182,14 +183,14 @@ func TestCLIBadInput(t *testing.T) {
 		t.Errorf("summary read %d accepted %d dead_lettered %d; want %d, %d, %d", sum.Read, sum.Accepted, sum.DeadLettered, len(lines), len(good), dead)
 	}
 	if !maps.Equal(sum.ByReason, want) {
-		t.Errorf("by_reason:\n got  %s\n want %s", reasonsOf(sum.ByReason), reasonsOf(want))
+		t.Errorf("by_reason:\n got  %s\n want %s", testenv.Reasons(sum.ByReason), testenv.Reasons(want))
 	}
 	stored, err := s.st.DeadLetterCounts(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !maps.Equal(stored, want) {
-		t.Errorf("dead_letters:\n got  %s\n want %s", reasonsOf(stored), reasonsOf(want))
+		t.Errorf("dead_letters:\n got  %s\n want %s", testenv.Reasons(stored), testenv.Reasons(want))
 	}
 	if n := s.eventCount(t); n != int64(len(good)) {
 		t.Errorf("%d events stored, want %d", n, len(good))
@@ -209,24 +210,24 @@ var addressRE = regexp.MustCompile(`^0x[0-9a-f]{40}$`)
 // replay run again, a replay run twice, and two worker processes sharing the shards
 // while replay --no-workers produces all end in the same state.
 func TestCLIReplay(t *testing.T) {
-	in := writeDemoInput(t, t.TempDir(), 5, 900)
+	in := testenv.WriteDemoInput(t, t.TempDir(), 5, 900)
 	base := newSchema(t)
-	r := base.cli.run(t, "replay", "--json", in.path)
+	r := base.cli.run(t, "replay", "--json", in.Path)
 	if r.code != 0 {
 		t.Fatalf("uninterrupted replay: %s", r)
 	}
-	t.Logf("uninterrupted replay of %d records: %.2fs", in.lines, r.took.Seconds())
+	t.Logf("uninterrupted replay of %d records: %.2fs", in.Lines, r.took.Seconds())
 	sum := parseSummary(t, r)
-	if sum.Read != int64(in.lines) || sum.Accepted != int64(in.accepted) || !maps.Equal(sum.ByReason, in.dead) {
-		t.Fatalf("summary %+v; want read %d accepted %d by_reason %s", sum, in.lines, in.accepted, reasonsOf(in.dead))
+	if sum.Read != int64(in.Lines) || sum.Accepted != int64(in.Accepted) || !maps.Equal(sum.ByReason, in.Dead) {
+		t.Fatalf("summary %+v; want read %d accepted %d by_reason %s", sum, in.Lines, in.Accepted, testenv.Reasons(in.Dead))
 	}
-	if sum.DeadLettered != int64(in.lines-in.accepted) {
-		t.Errorf("dead_lettered %d, want %d", sum.DeadLettered, in.lines-in.accepted)
+	if sum.DeadLettered != int64(in.Lines-in.Accepted) {
+		t.Errorf("dead_lettered %d, want %d", sum.DeadLettered, in.Lines-in.Accepted)
 	}
-	if n := base.eventCount(t); n != int64(in.accepted) {
-		t.Fatalf("%d events stored, want %d", n, in.accepted)
+	if n := base.eventCount(t); n != int64(in.Accepted) {
+		t.Fatalf("%d events stored, want %d", n, in.Accepted)
 	}
-	want := stateChecksum(t, base.st.Pool())
+	want := testenv.StateChecksum(t, base.st.Pool())
 
 	t.Run("leaderboard and wallet", func(t *testing.T) {
 		checkLeaderboard(t, base)
@@ -236,16 +237,16 @@ func TestCLIReplay(t *testing.T) {
 		s := newSchema(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", in.path)
+		cmd, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", in.Path)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		var at int64
-		waitFor(ctx, func() bool {
+		testenv.WaitFor(ctx, func() bool {
 			n, err := s.st.EventCount(ctx)
-			if err == nil && n > int64(in.accepted)/4 {
+			if err == nil && n > int64(in.Accepted)/4 {
 				at = n
 				return true
 			}
@@ -265,37 +266,37 @@ func TestCLIReplay(t *testing.T) {
 				killErr, cmd.ProcessState, stdout, stderr)
 		}
 		got := s.eventCount(t)
-		t.Logf("killed at %d events committed (%d after the kill) of %d", at, got, in.accepted)
-		if got >= int64(in.accepted) {
+		t.Logf("killed at %d events committed (%d after the kill) of %d", at, got, in.Accepted)
+		if got >= int64(in.Accepted) {
 			t.Fatalf("the kill landed after everything was committed (%d events)", got)
 		}
-		r := s.cli.run(t, "replay", "--json", "--quiet", in.path)
+		r := s.cli.run(t, "replay", "--json", "--quiet", in.Path)
 		if r.code != 0 {
 			t.Fatalf("replay after SIGKILL: %s", r)
 		}
 		t.Logf("replay after SIGKILL: %.2fs", r.took.Seconds())
-		if s := parseSummary(t, r); s.Accepted != int64(in.accepted) || !maps.Equal(s.ByReason, in.dead) {
+		if s := parseSummary(t, r); s.Accepted != int64(in.Accepted) || !maps.Equal(s.ByReason, in.Dead) {
 			t.Errorf("summary after SIGKILL: %+v", s)
 		}
-		sameState(t, "SIGKILL then run again", stateChecksum(t, s.st.Pool()), want)
+		testenv.SameState(t, "SIGKILL then run again", testenv.StateChecksum(t, s.st.Pool()), want)
 
 		// And once more: replaying a file twice changes nothing.
-		r = s.cli.run(t, "replay", "--json", "--quiet", in.path)
+		r = s.cli.run(t, "replay", "--json", "--quiet", in.Path)
 		if r.code != 0 {
 			t.Fatalf("third replay: %s", r)
 		}
-		sameState(t, "replayed again", stateChecksum(t, s.st.Pool()), want)
+		testenv.SameState(t, "replayed again", testenv.StateChecksum(t, s.st.Pool()), want)
 	})
 
 	t.Run("SIGTERM then run again", func(t *testing.T) {
 		s := newSchema(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", in.path)
+		cmd, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", in.Path)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(ctx, func() bool {
+		testenv.WaitFor(ctx, func() bool {
 			n, err := s.st.EventCount(ctx)
 			return err == nil && n > 0
 		})
@@ -305,19 +306,19 @@ func TestCLIReplay(t *testing.T) {
 		_ = cmd.Wait()
 		code := cmd.ProcessState.ExitCode()
 		got := s.eventCount(t)
-		t.Logf("SIGTERM: exit %d with %d of %d events committed", code, got, in.accepted)
-		if code == 0 || got >= int64(in.accepted) {
+		t.Logf("SIGTERM: exit %d with %d of %d events committed", code, got, in.Accepted)
+		if code == 0 || got >= int64(in.Accepted) {
 			t.Fatalf("an interrupted replay must exit non-zero before committing everything: exit %d, %d events\nstdout:\n%s\nstderr:\n%s",
 				code, got, stdout, stderr)
 		}
 		if strings.Contains(stdout.String(), `"read"`) {
 			t.Errorf("an interrupted replay printed a summary as if it had finished:\n%s", stdout)
 		}
-		r := s.cli.run(t, "replay", "--json", "--quiet", in.path)
+		r := s.cli.run(t, "replay", "--json", "--quiet", in.Path)
 		if r.code != 0 {
 			t.Fatalf("replay after SIGTERM: %s", r)
 		}
-		sameState(t, "SIGTERM then run again", stateChecksum(t, s.st.Pool()), want)
+		testenv.SameState(t, "SIGTERM then run again", testenv.StateChecksum(t, s.st.Pool()), want)
 	})
 
 	t.Run("two workers", func(t *testing.T) {
@@ -327,7 +328,7 @@ func TestCLIReplay(t *testing.T) {
 		type worker struct {
 			cmd    *exec.Cmd
 			proc   *os.Process
-			stderr *syncBuffer
+			stderr *testenv.SyncBuffer
 		}
 		var workers []worker
 		for range 2 {
@@ -342,18 +343,18 @@ func TestCLIReplay(t *testing.T) {
 				_ = w.proc.Signal(syscall.SIGKILL)
 			}
 		}()
-		r := s.cli.run(t, "replay", "--json", "--quiet", "--no-workers", in.path)
+		r := s.cli.run(t, "replay", "--json", "--quiet", "--no-workers", in.Path)
 		if r.code != 0 {
 			t.Fatalf("replay --no-workers: %s", r)
 		}
 		t.Logf("replay --no-workers with two workers: %.2fs", r.took.Seconds())
 		// replay --no-workers returns only once the workers have committed everything.
-		if n := s.eventCount(t); n != int64(in.accepted) {
-			t.Errorf("replay --no-workers returned with %d of %d events committed", n, in.accepted)
+		if n := s.eventCount(t); n != int64(in.Accepted) {
+			t.Errorf("replay --no-workers returned with %d of %d events committed", n, in.Accepted)
 		}
 		// Both workers took shards: each claim records its owner.
 		var owners, claims int64
-		waitFor(ctx, func() bool {
+		testenv.WaitFor(ctx, func() bool {
 			err := s.st.Pool().QueryRow(ctx, `SELECT count(DISTINCT owner), coalesce(sum(epoch), 0) FROM stream_checkpoints WHERE grp = 'book'`).Scan(&owners, &claims)
 			return err == nil && owners == 2
 		})
@@ -369,7 +370,7 @@ func TestCLIReplay(t *testing.T) {
 				t.Errorf("worker %d did not stop cleanly on SIGTERM: %v\n%s", i, err, clipText(w.stderr.String()))
 			}
 		}
-		sameState(t, "two workers", stateChecksum(t, s.st.Pool()), want)
+		testenv.SameState(t, "two workers", testenv.StateChecksum(t, s.st.Pool()), want)
 	})
 }
 
@@ -377,18 +378,18 @@ func TestCLIReplay(t *testing.T) {
 // are in flight; the survivor takes its shards over (once the dead worker's leases
 // lapse), reclaims what it left pending, and the state equals an uninterrupted run.
 func TestCLIWorkerKilled(t *testing.T) {
-	in := writeDemoInput(t, t.TempDir(), 6, 900)
+	in := testenv.WriteDemoInput(t, t.TempDir(), 6, 900)
 	base := newSchema(t)
-	if r := base.cli.run(t, "replay", "--json", "--quiet", in.path); r.code != 0 {
+	if r := base.cli.run(t, "replay", "--json", "--quiet", in.Path); r.code != 0 {
 		t.Fatalf("uninterrupted replay: %s", r)
 	}
-	want := stateChecksum(t, base.st.Pool())
+	want := testenv.StateChecksum(t, base.st.Pool())
 
 	s := newSchema(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var workers []*exec.Cmd
-	var logs []*syncBuffer
+	var logs []*testenv.SyncBuffer
 	for range 2 {
 		cmd, _, stderr := s.cli.command(ctx, "worker")
 		if err := cmd.Start(); err != nil {
@@ -403,28 +404,28 @@ func TestCLIWorkerKilled(t *testing.T) {
 	}()
 	// Both own shards before anything is produced.
 	var owners int64
-	waitFor(ctx, func() bool {
+	testenv.WaitFor(ctx, func() bool {
 		err := s.st.Pool().QueryRow(ctx, `SELECT count(DISTINCT owner) FROM stream_checkpoints WHERE grp = 'book'`).Scan(&owners)
 		return err == nil && owners == 2
 	})
 	if owners != 2 {
 		t.Fatalf("the two workers never shared the shards")
 	}
-	rep, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", "--no-workers", in.path)
+	rep, stdout, stderr := s.cli.command(ctx, "replay", "--json", "--quiet", "--no-workers", in.Path)
 	if err := rep.Start(); err != nil {
 		t.Fatal(err)
 	}
 	var at int64
-	waitFor(ctx, func() bool {
+	testenv.WaitFor(ctx, func() bool {
 		n, err := s.st.EventCount(ctx)
 		at = n
-		return err == nil && n > int64(in.accepted)/3
+		return err == nil && n > int64(in.Accepted)/3
 	})
 	if err := workers[0].Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill worker: %v", err)
 	}
 	_ = workers[0].Wait()
-	t.Logf("worker 0 killed at %d events committed of %d", at, in.accepted)
+	t.Logf("worker 0 killed at %d events committed of %d", at, in.Accepted)
 	t0 := time.Now()
 	err := rep.Wait()
 	if err != nil {
@@ -432,10 +433,10 @@ func TestCLIWorkerKilled(t *testing.T) {
 			err, stdout, stderr, clipText(logs[1].String()))
 	}
 	t.Logf("replay finished %.2fs after the kill", time.Since(t0).Seconds())
-	if got := s.eventCount(t); at >= int64(in.accepted) || got != int64(in.accepted) {
-		t.Fatalf("kill at %d events, %d stored at the end, want the kill before %d and all of them after", at, got, in.accepted)
+	if got := s.eventCount(t); at >= int64(in.Accepted) || got != int64(in.Accepted) {
+		t.Fatalf("kill at %d events, %d stored at the end, want the kill before %d and all of them after", at, got, in.Accepted)
 	}
-	sameState(t, "worker killed", stateChecksum(t, s.st.Pool()), want)
+	testenv.SameState(t, "worker killed", testenv.StateChecksum(t, s.st.Pool()), want)
 	if err := workers[1].Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -569,12 +570,12 @@ func TestCLICompressed(t *testing.T) {
 		if sum := parseSummary(t, r); sum.Read != int64(n) || sum.Accepted != int64(n) {
 			t.Errorf("replay %s: read %d accepted %d, want %d", f.name, sum.Read, sum.Accepted, n)
 		}
-		got := stateChecksum(t, s.st.Pool())
+		got := testenv.StateChecksum(t, s.st.Pool())
 		if want == nil {
 			want = got
 			continue
 		}
-		sameState(t, f.name, got, want)
+		testenv.SameState(t, f.name, got, want)
 	}
 }
 

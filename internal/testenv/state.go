@@ -1,0 +1,71 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// stateTable is one result table and the columns compared.
+type stateTable struct{ name, cols string }
+
+// stateTables lists the result tables and the columns compared: everything but the
+// insertion timestamps (stream_checkpoints hold stream ids that differ run to run).
+func stateTables() []stateTable {
+	return []stateTable{
+		{"events", "key, kind, src, ts, body"},
+		{"positions", "wallet, coin, size, entry_px, realized_pnl, fees, n, unknown_basis, unknown_closes, mark_px, last_ts, last_delta, last_px, updated_at"},
+		{"prices", "symbol, price, ts, src, event_key"},
+		{"dead_letters", "key, reason, detail, source, raw"},
+	}
+}
+
+// StateChecksum returns "rows:md5" per result table (events, positions, prices,
+// dead_letters), insertion timestamps excluded, so two runs can be compared.
+func StateChecksum(t testing.TB, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, tb := range stateTables() {
+		var sum string
+		q := `SELECT count(*)::text || ':' || coalesce(md5(string_agg(r::text, E'\n' ORDER BY r::text)), '')
+			FROM (SELECT ` + tb.cols + ` FROM ` + tb.name + `) r`
+		if err := pool.QueryRow(context.Background(), q).Scan(&sum); err != nil {
+			t.Fatalf("checksum of %s: %v", tb.name, err)
+		}
+		out[tb.name] = sum
+	}
+	return out
+}
+
+// SameState fails the test (without stopping it) when two StateChecksum results
+// differ, naming the tables; what names the run being compared.
+func SameState(t testing.TB, what string, got, want map[string]string) {
+	t.Helper()
+	var diff []string
+	for _, tb := range stateTables() {
+		if got[tb.name] != want[tb.name] {
+			diff = append(diff, fmt.Sprintf("%s: got %s, want %s", tb.name, got[tb.name], want[tb.name]))
+		}
+	}
+	if len(diff) > 0 {
+		t.Errorf("%s: state differs from an uninterrupted run:\n  %s", what, strings.Join(diff, "\n  "))
+	}
+}
+
+// Reasons formats counts by reason as "a=1 b=2", sorted by reason, for messages.
+func Reasons(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%d ", k, m[k])
+	}
+	return strings.TrimSpace(b.String())
+}
