@@ -73,7 +73,9 @@ type Config struct {
 	BackfillLimit int
 	// BackfillTimeout bounds the whole backfill of one gap. Defaults to 30 s.
 	BackfillTimeout time.Duration
-	// HTTPClient makes the REST requests. Defaults to a client with a 10 s timeout.
+	// HTTPClient makes the REST requests. Defaults to a client of the source's own
+	// (a clone of http.DefaultTransport, idle connections closed when Run returns)
+	// with a 10 s timeout.
 	HTTPClient *http.Client
 	// Dialer opens the websocket. Defaults to a dialer with HandshakeTimeout and the
 	// proxy from the environment.
@@ -124,9 +126,6 @@ func (c Config) withDefaults() (Config, []symbol, error) {
 	}
 	if c.BackfillTimeout == 0 {
 		c.BackfillTimeout = DefaultBackfillTimeout
-	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	if c.Dialer == nil {
 		c.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: c.HandshakeTimeout}

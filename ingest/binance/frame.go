@@ -38,6 +38,7 @@ const (
 	flagTrue
 )
 
+// errNotBool is returned by flag.UnmarshalJSON for a value that is not a boolean.
 var errNotBool = errors.New("not a boolean")
 
 // UnmarshalJSON accepts true, false and null (absent).
@@ -116,7 +117,7 @@ type wireHistorical struct {
 const absent = -1
 
 // noTrade is the trade of a frame that does not name one.
-var noTrade = trade{id: absent}
+func noTrade() trade { return trade{id: absent} }
 
 // aggFrame and tradeFrame decode a combined-stream frame of the followed stream in
 // one pass.
@@ -144,18 +145,18 @@ func decodeFrame(b []byte, stream string) (frameKind, trade, *event.Reject) {
 		switch {
 		case kind == "":
 		case kind != stream:
-			return frameIgnored, noTrade, nil
+			return frameIgnored, noTrade(), nil
 		case stream == StreamAggTrade:
 			f := aggFrame{Data: wireAggTrade{AggID: absent, Time: absent}}
 			if err := json.Unmarshal(b, &f); err != nil {
-				return 0, noTrade, jsonReject(err, "")
+				return 0, noTrade(), jsonReject(err, "")
 			}
 			t, rej := f.Data.trade("")
 			return frameTrade, t, rej
 		default:
 			f := tradeFrame{Data: wireTrade{ID: absent, Time: absent}}
 			if err := json.Unmarshal(b, &f); err != nil {
-				return 0, noTrade, jsonReject(err, "")
+				return 0, noTrade(), jsonReject(err, "")
 			}
 			t, rej := f.Data.trade()
 			return frameTrade, t, rej
@@ -163,20 +164,20 @@ func decodeFrame(b []byte, stream string) (frameKind, trade, *event.Reject) {
 	}
 	var env envelope
 	if err := json.Unmarshal(b, &env); err != nil {
-		return 0, noTrade, jsonReject(err, "")
+		return 0, noTrade(), jsonReject(err, "")
 	}
 	if env.Stream == "" {
-		return 0, noTrade, rejectf(event.ReasonMissingField, "stream", "no stream name")
+		return 0, noTrade(), rejectf(event.ReasonMissingField, "stream", "no stream name")
 	}
 	_, kind, ok := strings.Cut(env.Stream, "@")
 	if !ok {
-		return 0, noTrade, rejectf(event.ReasonBadValue, "stream", "no @ in %q", clip(env.Stream))
+		return 0, noTrade(), rejectf(event.ReasonBadValue, "stream", "no @ in %q", clip(env.Stream))
 	}
 	if kind != stream {
-		return frameIgnored, noTrade, nil
+		return frameIgnored, noTrade(), nil
 	}
 	if len(env.Data) == 0 || bytes.Equal(env.Data, []byte("null")) {
-		return 0, noTrade, rejectf(event.ReasonMissingField, "data", "no payload")
+		return 0, noTrade(), rejectf(event.ReasonMissingField, "data", "no payload")
 	}
 	var (
 		t   trade
@@ -214,7 +215,7 @@ func peekStream(b []byte) (string, bool) {
 func decodeAggTrade(b []byte, wire string) (trade, *event.Reject) {
 	w := wireAggTrade{AggID: absent, Time: absent}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return noTrade, jsonReject(err, "data")
+		return noTrade(), jsonReject(err, "data")
 	}
 	return w.trade(wire)
 }
@@ -222,7 +223,7 @@ func decodeAggTrade(b []byte, wire string) (trade, *event.Reject) {
 func (w *wireAggTrade) trade(wire string) (trade, *event.Reject) {
 	if wire == "" {
 		if w.Symbol == "" {
-			return noTrade, rejectf(event.ReasonMissingField, "s", "no symbol")
+			return noTrade(), rejectf(event.ReasonMissingField, "s", "no symbol")
 		}
 		wire = w.Symbol
 	}
@@ -232,14 +233,14 @@ func (w *wireAggTrade) trade(wire string) (trade, *event.Reject) {
 func decodeTrade(b []byte) (trade, *event.Reject) {
 	w := wireTrade{ID: absent, Time: absent}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return noTrade, jsonReject(err, "data")
+		return noTrade(), jsonReject(err, "data")
 	}
 	return w.trade()
 }
 
 func (w *wireTrade) trade() (trade, *event.Reject) {
 	if w.Symbol == "" {
-		return noTrade, rejectf(event.ReasonMissingField, "s", "no symbol")
+		return noTrade(), rejectf(event.ReasonMissingField, "s", "no symbol")
 	}
 	return newTrade(w.Symbol, w.ID, "t", w.Price, w.Qty, w.Time, "T", w.Maker, "m")
 }
@@ -247,7 +248,7 @@ func (w *wireTrade) trade() (trade, *event.Reject) {
 func decodeHistorical(b []byte, wire string) (trade, *event.Reject) {
 	w := wireHistorical{ID: absent, Time: absent}
 	if err := json.Unmarshal(b, &w); err != nil {
-		return noTrade, jsonReject(err, "")
+		return noTrade(), jsonReject(err, "")
 	}
 	return newTrade(wire, w.ID, "id", w.Price, w.Qty, w.Time, "time", w.Maker, "isBuyerMaker")
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -18,10 +17,11 @@ import (
 	"github.com/coattailcapital/coattail/ingest/wstest"
 )
 
-// The shared data set lives beside the repository (/work/shared next to /work/main).
-var (
-	spotCapture    = filepath.Join("..", "..", "..", "shared", "data", "binance", "spot-ws-capture.jsonl.zst")
-	futuresCapture = filepath.Join("..", "..", "..", "shared", "data", "binance", "futures-ws-capture.jsonl.zst")
+// The shared data set lives beside the repository (shared/ next to the repository
+// root), read in place.
+const (
+	spotCapture    = "../../../shared/data/binance/spot-ws-capture.jsonl.zst"
+	futuresCapture = "../../../shared/data/binance/futures-ws-capture.jsonl.zst"
 )
 
 // testNow is the clock of the quality rules in tests: after every captured trade.

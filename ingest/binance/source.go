@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -31,11 +30,12 @@ const unknownID = -1
 // one combined-stream websocket connection. Create it with New; Run may be called once
 // at a time.
 type Source struct {
-	cfg     Config
-	syms    map[string]*symState // by Binance symbol
-	order   []*symState          // in configuration order
-	url     string
-	counter counters
+	cfg       Config
+	ownClient bool                 // cfg.HTTPClient was made by New: close its idle connections
+	syms      map[string]*symState // by Binance symbol
+	order     []*symState          // in configuration order
+	url       string
+	counter   counters
 }
 
 type symState struct {
@@ -51,7 +51,7 @@ type counters struct {
 // Stats counts what a Source has done since it was created.
 type Stats struct {
 	Connects         int64 // websocket connections opened
-	Frames           int64 // frames read
+	Frames           int64 // frames read and handled
 	Events           int64 // events emitted, from frames and backfill
 	Rejected         int64 // frames and backfill items dead-lettered
 	Ignored          int64 // well-formed frames of streams other than the followed one
@@ -69,6 +69,10 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	s := &Source{cfg: cfg, syms: make(map[string]*symState, len(syms))}
+	if s.cfg.HTTPClient == nil {
+		s.cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		s.ownClient = true
+	}
 	streams := make([]string, 0, len(syms))
 	for _, sym := range syms {
 		st := &symState{symbol: sym}
@@ -132,6 +136,9 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject
 	r := &runner{Source: s, emit: emit, reject: reject, rules: event.Rules{Now: s.cfg.Now}}
 	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
 	log := s.cfg.Logger.With("source", "binance")
+	if s.ownClient {
+		defer s.cfg.HTTPClient.CloseIdleConnections()
+	}
 	for {
 		res, err := r.session(ctx)
 		if ctx.Err() != nil {
@@ -233,22 +240,22 @@ func (r *runner) session(ctx context.Context) (sessionResult, error) {
 		}
 		if err != nil {
 			res.aged = aged.Load()
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = fmt.Errorf("frame cut short: %w", err)
-			}
 			return res, fmt.Errorf("binance: read: %w", err)
 		}
-		extend()
 		res.frames++
+		err = r.handleFrame(ctx, r.buf.Bytes())
 		r.counter.frames.Add(1)
-		if err := r.handleFrame(ctx, r.buf.Bytes()); err != nil {
+		if err != nil {
 			return res, err
 		}
+		// Silence is measured from here: a long backfill is not the server's.
+		extend()
 	}
 }
 
 // handleFrame decodes one frame and emits, dead-letters or skips what it carries.
-// It returns only stop errors (the pipeline failed).
+// It returns stop errors (the pipeline failed) and, when ctx is done during a
+// backfill, the backfill's error.
 func (r *runner) handleFrame(ctx context.Context, raw []byte) error {
 	kind, t, rej := decodeFrame(raw, r.cfg.Stream)
 	if kind == frameIgnored {
@@ -272,8 +279,8 @@ func (r *runner) handleFrame(ctx context.Context, raw []byte) error {
 	if last != unknownID && t.id > last+1 {
 		r.counter.gaps.Add(1)
 		if err := r.backfill(ctx, st, t.id); err != nil {
-			if se := (*stopError)(nil); errors.As(err, &se) {
-				return err
+			if se := (*stopError)(nil); errors.As(err, &se) || ctx.Err() != nil {
+				return err // the pipeline failed, or Run is stopping
 			}
 			r.cfg.Logger.Warn("backfill failed", "source", "binance", "symbol", st.name, "err", err)
 		}

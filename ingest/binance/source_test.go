@@ -14,13 +14,16 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest"
 	"github.com/coattailcapital/coattail/ingest/wstest"
 	"github.com/shopspring/decimal"
 )
 
 // futuresNames maps the futures capture's symbols to BASE-QUOTE.
-var futuresNames = map[string]string{
-	"CTKUSDT": "CTK-USDT", "AKROUSDT": "AKRO-USDT", "SUSHIUSDT": "SUSHI-USDT", "KEEPUSDT": "KEEP-USDT",
+func futuresNames() map[string]string {
+	return map[string]string{
+		"CTKUSDT": "CTK-USDT", "AKROUSDT": "AKRO-USDT", "SUSHIUSDT": "SUSHI-USDT", "KEEPUSDT": "KEEP-USDT",
+	}
 }
 
 // wantLine is the canonical interchange line of an aggTrade frame, built
@@ -169,10 +172,11 @@ func TestReconnectBackfill(t *testing.T) {
 	if len(rejects) != 0 {
 		t.Errorf("rejects: %+v", rejects)
 	}
+	names := futuresNames()
 	want := map[string][]string{}
 	wantLines := map[string]string{}
 	for _, f := range all {
-		name := futuresNames[f.symbol]
+		name := names[f.symbol]
 		id := "a" + fmt.Sprint(f.id)
 		want[name] = append(want[name], id)
 		wantLines[id] = wantLine(t, f, name)
@@ -200,7 +204,7 @@ func TestReconnectBackfill(t *testing.T) {
 	}
 	lastWant := map[string]int64{}
 	for _, f := range all {
-		lastWant[futuresNames[f.symbol]] = f.id
+		lastWant[names[f.symbol]] = f.id
 	}
 	if got := src.LastIDs(); !mapsEqual(got, lastWant) {
 		t.Errorf("LastIDs %v, want %v", got, lastWant)
@@ -652,3 +656,5 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("after reset: %v, want %v", d, b.min)
 	}
 }
+
+var _ ingest.Source = (*Source)(nil)

@@ -52,7 +52,7 @@ type counters struct {
 // Stats counts what a Source has done since it was created.
 type Stats struct {
 	Connects     int64 // websocket connections opened
-	Frames       int64 // frames read
+	Frames       int64 // frames read and handled
 	Events       int64 // events emitted
 	Rejected     int64 // frames and trades dead-lettered
 	Ignored      int64 // frames of channels the source does not use
@@ -163,12 +163,11 @@ type runner struct {
 
 // conn is one connection's state.
 type conn struct {
-	ws         *websocket.Conn
-	lastSeq    int64
-	confirmed  bool // a subscriptions frame arrived
-	resubPend  bool // a resubscription waits for its snapshot
-	frames     int64
-	subscribed []byte // the market_trades subscription message
+	ws        *websocket.Conn
+	lastSeq   int64
+	confirmed bool // a subscriptions frame arrived
+	resubPend bool // a resubscription waits for its snapshot
+	frames    int64
 }
 
 // session runs one connection until it fails or ctx is done; it returns the number of
@@ -235,12 +234,13 @@ func (r *runner) session(ctx context.Context) (int64, error) {
 		if err != nil {
 			return c.frames, fmt.Errorf("coinbase: read: %w", err)
 		}
-		extend()
 		c.frames++
+		err = r.handleFrame(ctx, c, r.buf.Bytes())
 		r.counter.frames.Add(1)
-		if err := r.handleFrame(ctx, c, r.buf.Bytes()); err != nil {
+		if err != nil {
 			return c.frames, err
 		}
+		extend()
 	}
 }
 
