@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -75,6 +76,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	tps := fs.Float64("demo-speed", 4, "demo market ticks per second (each tick is 1/speed seconds of event time)")
 	wallets := fs.Int("demo-wallets", 60, "wallets trading in the demo market")
 	noDemo := fs.Bool("no-demo", false, "do not play the demo market (serve and process what other sources produce)")
+	sources := fs.String("sources", env(a.getenv, "SOURCES", "demo"), "comma-separated sources: demo, binance, coinbase, hyperliquid (env COATTAIL_SOURCES; each reads its COATTAIL_<SOURCE>_* settings)")
 	noChat := fs.Bool("no-chat", false, "do not open the console chat even on a terminal")
 	if err := parse(fs, c, args); err != nil {
 		return err
@@ -85,6 +87,13 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	bc, err := readBotConfig(a.getenv)
 	if err != nil {
 		return err
+	}
+	names, err := parseSources(*sources)
+	if err != nil {
+		return err
+	}
+	if *noDemo {
+		names = slices.DeleteFunc(names, func(n string) bool { return n == "demo" })
 	}
 	chat := a.interactive && !*noChat
 	if chat && a.getenv("COATTAIL_LOG_LEVEL") == "" && !flagSet(fs, "log-level") {
@@ -98,6 +107,14 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	defer d.close()
 	reg := newRegistry()
 	m := pipeline.NewMetrics(reg)
+	r, err := newRouter(d.st, log)
+	if err != nil {
+		return err
+	}
+	tg, err := telegramBot(bc, r, log)
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -111,31 +128,23 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	}
 	grp.SetObserver(m.ObserveBatch(pipeline.BookGroup))
 	g.Go(func() error { return grp.Run(gctx) })
-	if !*noDemo {
-		step := time.Duration(float64(time.Second) / *tps)
-		start := time.Now().UTC().Truncate(step)
-		mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: start,
-			FirstID: uint64(start.UnixMicro())})
-		if err != nil {
-			return fmt.Errorf("%w: demo market: %v", errUsage, err)
-		}
-		prod, err := stream.NewProducer(d.rdb, d.scf)
-		if err != nil {
-			return err
-		}
-		dm := &pipeline.Demo{Market: mk, Ingress: pipeline.NewIngress(prod, d.rdb, d.st, m, "demo"), TicksPerSec: *tps}
-		g.Go(func() error { return dm.Run(gctx) })
-	}
-	fmt.Fprintf(a.stderr, "coattail: serving http://%s (dashboard, /metrics, /healthz); demo market %s\n",
-		c.HTTPAddr, map[bool]string{true: "off", false: fmt.Sprintf("seed %d at %.3g ticks/s", *seed, *tps)}[*noDemo])
-	r, err := newRouter(d.st, log)
+	step := time.Duration(float64(time.Second) / *tps)
+	start := time.Now().UTC().Truncate(step)
+	mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: start,
+		FirstID: uint64(start.UnixMicro())})
 	if err != nil {
+		return fmt.Errorf("%w: demo market: %v", errUsage, err)
+	}
+	err = startSources(gctx, g, names, d, m, a.getenv, func(in *pipeline.Ingress) *pipeline.Demo {
+		return &pipeline.Demo{Market: mk, Ingress: in, TicksPerSec: *tps}
+	})
+	if err != nil {
+		cancel()
+		_ = g.Wait()
 		return err
 	}
-	tg, err := telegramBot(bc, r, log)
-	if err != nil {
-		return err
-	}
+	fmt.Fprintf(a.stderr, "coattail: serving http://%s (dashboard, /metrics, /healthz); sources: %s\n",
+		c.HTTPAddr, describeSources(names, *seed, *tps))
 	if tg != nil {
 		g.Go(func() error { return tg(gctx) })
 		fmt.Fprintln(a.stderr, "coattail: Telegram bot on (COATTAIL_TELEGRAM_TOKEN)")
@@ -381,18 +390,19 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 }
 
 func cmdIngest(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("ingest", "--source demo [--seed N] [--speed TICKS/S]")
-	source := fs.String("source", "demo", "source to run (available: demo; live exchanges and chains come with the ingest issue)")
+	fs, c := a.flags("ingest", "--source demo|binance|coinbase|hyperliquid[,...] [--seed N] [--speed TICKS/S]")
+	source := fs.String("source", env(a.getenv, "SOURCES", "demo"), "comma-separated sources to run (demo, binance, coinbase, hyperliquid; env COATTAIL_SOURCES)")
 	seed := fs.Int64("seed", 1, "demo market seed")
 	tps := fs.Float64("speed", 4, "demo ticks per second")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
-	if *source != "demo" {
-		return fmt.Errorf("%w: unknown source %q (available: demo)", errUsage, *source)
+	names, err := parseSources(*source)
+	if err != nil {
+		return err
 	}
-	if *tps <= 0 {
-		return fmt.Errorf("%w: --speed must be positive", errUsage)
+	if *tps <= 0 || *tps > 1000 {
+		return fmt.Errorf("%w: --speed must be in (0, 1000]", errUsage)
 	}
 	log := c.logger(a.stderr)
 	d, err := a.connect(ctx, c, log, true)
@@ -406,12 +416,34 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	prod, err := stream.NewProducer(d.rdb, d.scf)
+	g, gctx := errgroup.WithContext(ctx)
+	err = startSources(gctx, g, names, d, pipeline.NewMetrics(nil), a.getenv, func(in *pipeline.Ingress) *pipeline.Demo {
+		return &pipeline.Demo{Market: mk, Ingress: in, TicksPerSec: *tps}
+	})
 	if err != nil {
 		return err
 	}
-	dm := &pipeline.Demo{Market: mk, Ingress: pipeline.NewIngress(prod, d.rdb, d.st, pipeline.NewMetrics(nil), "demo"), TicksPerSec: *tps}
-	return dm.Run(ctx)
+	log.Info("ingest started", "sources", names)
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// describeSources says what run plays, for its start-up line.
+func describeSources(names []string, seed int64, tps float64) string {
+	if len(names) == 0 {
+		return "none (processing what other processes produce)"
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n
+		if n == "demo" {
+			out[i] = fmt.Sprintf("demo market (seed %d, %.3g ticks/s)", seed, tps)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func cmdAPI(ctx context.Context, a *app, args []string) error {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest"
+	"github.com/coattailcapital/coattail/ingest/binance"
+	"github.com/coattailcapital/coattail/ingest/coinbase"
+	"github.com/coattailcapital/coattail/ingest/hyperliquid"
+	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/stream"
+	"golang.org/x/sync/errgroup"
+)
+
+// sourceNames are the sources `run` and `ingest` know; "demo" is the generated market.
+func sourceNames() []string { return []string{"demo", "binance", "coinbase", "hyperliquid"} }
+
+// parseSources validates a comma-separated source list.
+func parseSources(s string) ([]string, error) {
+	list := splitCSV(strings.ToLower(s))
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: no source given (available: %s)", errUsage, strings.Join(sourceNames(), ", "))
+	}
+	seen := map[string]bool{}
+	for _, n := range list {
+		known := false
+		for _, k := range sourceNames() {
+			known = known || n == k
+		}
+		if !known {
+			return nil, fmt.Errorf("%w: unknown source %q (available: %s)", errUsage, n, strings.Join(sourceNames(), ", "))
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("%w: source %q listed twice", errUsage, n)
+		}
+		seen[n] = true
+	}
+	return list, nil
+}
+
+// liveSource builds one live source from its COATTAIL_<SOURCE>_* variables. Defaults
+// reach the public endpoints; the URL variables point a source at a proxy, a
+// self-hosted gateway or a test server.
+func liveSource(name string, getenv func(string) string, log *slog.Logger) (ingest.Source, error) {
+	list := func(key, def string) []string { return splitCSV(env(getenv, key, def)) }
+	var (
+		src ingest.Source
+		err error
+	)
+	switch name {
+	case "binance":
+		src, err = binance.New(binance.Config{
+			BaseURL: env(getenv, "BINANCE_WS_URL", ""),
+			RESTURL: env(getenv, "BINANCE_REST_URL", ""),
+			Symbols: list("BINANCE_SYMBOLS", "BTC-USDT,ETH-USDT,SOL-USDT"),
+			Stream:  env(getenv, "BINANCE_STREAM", ""),
+			Logger:  log.With("source", name),
+		})
+	case "coinbase":
+		src, err = coinbase.New(coinbase.Config{
+			URL:        env(getenv, "COINBASE_WS_URL", ""),
+			ProductIDs: list("COINBASE_PRODUCTS", "BTC-USD,ETH-USD"),
+			Logger:     log.With("source", name),
+		})
+	case "hyperliquid":
+		src, err = hyperliquid.New(hyperliquid.Config{
+			WSURL:   env(getenv, "HYPERLIQUID_WS_URL", ""),
+			InfoURL: env(getenv, "HYPERLIQUID_INFO_URL", ""),
+			Coins:   list("HYPERLIQUID_COINS", "BTC,ETH,SOL"),
+			Wallets: list("HYPERLIQUID_WALLETS", ""),
+			Logger:  log.With("source", name),
+		})
+	default:
+		return nil, fmt.Errorf("%w: %q is not a live source", errUsage, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: source %s: %v", errUsage, name, err)
+	}
+	return src, nil
+}
+
+// startSources starts every named source into the streams on g: the demo market
+// (with its own settings) and the live ones, each with its own producer and ingress.
+func startSources(ctx context.Context, g *errgroup.Group, names []string, d *deps, m *pipeline.Metrics,
+	getenv func(string) string, dm func(*pipeline.Ingress) *pipeline.Demo) error {
+	live := map[string]ingest.Source{}
+	for _, n := range names { // build every source first: bad settings fail before anything runs
+		if n == "demo" {
+			continue
+		}
+		src, err := liveSource(n, getenv, d.log)
+		if err != nil {
+			return err
+		}
+		live[n] = src
+	}
+	for _, n := range names {
+		prod, err := stream.NewProducer(d.rdb, d.scf)
+		if err != nil {
+			return err
+		}
+		in := pipeline.NewIngress(prod, d.rdb, d.st, m, n)
+		if n == "demo" {
+			demo := dm(in)
+			g.Go(func() error { return demo.Run(ctx) })
+			continue
+		}
+		src := live[n]
+		g.Go(func() error { return pipeline.RunSource(ctx, src, in, event.Rules{}) })
+	}
+	return nil
+}
