@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/internal/testenv"
 	"github.com/shopspring/decimal"
 )
 
@@ -60,7 +61,7 @@ func TestHyperliquidFills(t *testing.T) {
 	for _, name := range []string{"test_get_user_fills.yaml", "test_get_user_fills_by_time.yaml"} {
 		t.Run(name, func(t *testing.T) {
 			var fills []hlFill
-			if err := json.Unmarshal([]byte(cassetteBody(t, filepath.Join(cassetteDir, name))), &fills); err != nil {
+			if err := json.Unmarshal([]byte(testenv.CassetteBody(t, filepath.Join(cassetteDir, name))), &fills); err != nil {
 				t.Fatalf("decode fills: %v", err)
 			}
 			if len(fills) < 100 {
@@ -246,78 +247,4 @@ func (l *legacyBook) apply(start, delta, px, tick decimal.Decimal) (decimal.Deci
 		l.entry = avg()
 	}
 	return pnl, known
-}
-
-// cassetteBody returns the first response body of a VCR cassette: the YAML
-// single-quoted scalar after "response:" ... "string: '". In such a scalar ” is a
-// quote, and a line break with the indentation around it folds into one space (each
-// blank line into a newline instead).
-func cassetteBody(t *testing.T, path string) string {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read cassette: %v", err)
-	}
-	s := string(raw)
-	r := strings.Index(s, "\n  response:")
-	if r < 0 {
-		t.Fatalf("%s: no response", path)
-	}
-	const marker = "string: '"
-	i := strings.Index(s[r:], marker)
-	if i < 0 {
-		t.Fatalf("%s: no single-quoted response body", path)
-	}
-	s = s[r+i+len(marker):]
-	out := make([]byte, 0, len(s))
-	for j := 0; j < len(s); j++ {
-		switch c := s[j]; c {
-		case '\'':
-			if j+1 < len(s) && s[j+1] == '\'' {
-				out = append(out, '\'')
-				j++
-				continue
-			}
-			return string(out)
-		case '\n':
-			out = []byte(strings.TrimRight(string(out), " \t"))
-			blank := 0
-			k := j + 1
-			for k < len(s) {
-				for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
-					k++
-				}
-				if k < len(s) && s[k] == '\n' {
-					blank++
-					k++
-					continue
-				}
-				break
-			}
-			if blank == 0 {
-				out = append(out, ' ')
-			}
-			for ; blank > 0; blank-- {
-				out = append(out, '\n')
-			}
-			j = k - 1
-		default:
-			out = append(out, c)
-		}
-	}
-	t.Fatalf("%s: unterminated body", path)
-	return ""
-}
-
-func TestCassetteBody(t *testing.T) {
-	const yaml = "interactions:\n- request:\n    body: 'not this'\n  response:\n    body:\n" +
-		"      string: '[{\"dir\":\"Close\n        Long\",\"q\":\"it''s\"},\n\n        {\"x\":1}]'\n    headers: {}\n"
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	want := "[{\"dir\":\"Close Long\",\"q\":\"it's\"},\n{\"x\":1}]"
-	if got := cassetteBody(t, path); got != want {
-		t.Errorf("cassetteBody = %q, want %q", got, want)
-	}
 }

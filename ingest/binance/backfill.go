@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // maxRESTBytes bounds one REST response (1000 aggregate trades are about 120 KB).
@@ -91,7 +92,7 @@ func (r *runner) fetch(ctx context.Context, wire string, from int64) ([]json.Raw
 	if resp.StatusCode != http.StatusOK {
 		// 429 and 418 are Binance's rate limits; the gap is reported, not waited out.
 		return nil, fmt.Errorf("backfill %s from %d: HTTP %d: %s (retry-after %q)",
-			wire, from, resp.StatusCode, clip(string(body)), resp.Header.Get("Retry-After"))
+			wire, from, resp.StatusCode, parse.Clip(string(body)), resp.Header.Get("Retry-After"))
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(body, &items); err != nil {

@@ -218,7 +218,7 @@ func parseSymbol(s string) (symbol, error) {
 		}
 		return symbol{wire: base + quote, name: u}, nil
 	}
-	name := splitSymbol(u)
+	name := SplitSymbol(u)
 	if name == "" {
 		return symbol{}, fmt.Errorf("symbol %q: no known quote asset at its end; write it as BASE-QUOTE", s)
 	}

@@ -5,7 +5,7 @@
 //
 // Mapping, the same as the replay adapter's for Binance CSVs: src "binance"; ts from
 // the trade time T (milliseconds); symbol as BASE-QUOTE (ETHUSDT becomes ETH-USDT by the
-// longest known quote asset); price p, qty q; side "sell" when the buyer was the maker
+// longest known quote asset, see SplitSymbol); price p, qty q; side "sell" when the buyer was the maker
 // (m true), else "buy" — the taker's side; id "a" + the aggregate id for aggTrade, the
 // plain trade id for trade.
 //
@@ -33,6 +33,5 @@
 // Known limits: the backfill runs on the reading goroutine, so a long backfill delays
 // pong replies (Binance allows a minute; BackfillTimeout defaults to 30 s). Whether
 // /api/v3/historicalTrades still needs an API key has not been verified against the
-// live API; the trade stream's backfill sends none. The quote-asset table used to
-// split symbols duplicates the replay adapter's and should move to one shared place.
+// live API; the trade stream's backfill sends none.
 package binance

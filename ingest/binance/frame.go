@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/parse"
 	"github.com/shopspring/decimal"
 )
 
@@ -167,17 +167,17 @@ func decodeFrame(b []byte, stream string) (frameKind, trade, *event.Reject) {
 		return 0, noTrade(), jsonReject(err, "")
 	}
 	if env.Stream == "" {
-		return 0, noTrade(), rejectf(event.ReasonMissingField, "stream", "no stream name")
+		return 0, noTrade(), parse.Rejectf(event.ReasonMissingField, "stream", "no stream name")
 	}
 	_, kind, ok := strings.Cut(env.Stream, "@")
 	if !ok {
-		return 0, noTrade(), rejectf(event.ReasonBadValue, "stream", "no @ in %q", clip(env.Stream))
+		return 0, noTrade(), parse.Rejectf(event.ReasonBadValue, "stream", "no @ in %q", parse.Clip(env.Stream))
 	}
 	if kind != stream {
 		return frameIgnored, noTrade(), nil
 	}
 	if len(env.Data) == 0 || bytes.Equal(env.Data, []byte("null")) {
-		return 0, noTrade(), rejectf(event.ReasonMissingField, "data", "no payload")
+		return 0, noTrade(), parse.Rejectf(event.ReasonMissingField, "data", "no payload")
 	}
 	var (
 		t   trade
@@ -223,7 +223,7 @@ func decodeAggTrade(b []byte, wire string) (trade, *event.Reject) {
 func (w *wireAggTrade) trade(wire string) (trade, *event.Reject) {
 	if wire == "" {
 		if w.Symbol == "" {
-			return noTrade(), rejectf(event.ReasonMissingField, "s", "no symbol")
+			return noTrade(), parse.Rejectf(event.ReasonMissingField, "s", "no symbol")
 		}
 		wire = w.Symbol
 	}
@@ -240,7 +240,7 @@ func decodeTrade(b []byte) (trade, *event.Reject) {
 
 func (w *wireTrade) trade() (trade, *event.Reject) {
 	if w.Symbol == "" {
-		return noTrade(), rejectf(event.ReasonMissingField, "s", "no symbol")
+		return noTrade(), parse.Rejectf(event.ReasonMissingField, "s", "no symbol")
 	}
 	return newTrade(w.Symbol, w.ID, "t", w.Price, w.Qty, w.Time, "T", w.Maker, "m")
 }
@@ -258,24 +258,24 @@ func decodeHistorical(b []byte, wire string) (trade, *event.Reject) {
 func newTrade(wire string, id int64, idField, price, qty string, ms int64, timeField string, maker flag, makerField string) (trade, *event.Reject) {
 	t := trade{wire: wire, id: id, ms: ms, buyerMaker: maker == flagTrue}
 	if id == absent {
-		return t, rejectf(event.ReasonMissingField, idField, "no trade id")
+		return t, parse.Rejectf(event.ReasonMissingField, idField, "no trade id")
 	}
 	if id < 0 {
 		t.id = absent
-		return t, rejectf(event.ReasonBadValue, idField, "negative trade id %d", id)
+		return t, parse.Rejectf(event.ReasonBadValue, idField, "negative trade id %d", id)
 	}
 	var rej *event.Reject
-	if t.price, rej = parseDecimal("p", price); rej != nil {
+	if t.price, rej = parse.UnsignedDecimal("p", price); rej != nil {
 		return t, rej
 	}
-	if t.qty, rej = parseDecimal("q", qty); rej != nil {
+	if t.qty, rej = parse.UnsignedDecimal("q", qty); rej != nil {
 		return t, rej
 	}
 	if ms == absent {
-		return t, rejectf(event.ReasonMissingField, timeField, "no trade time")
+		return t, parse.Rejectf(event.ReasonMissingField, timeField, "no trade time")
 	}
 	if maker == flagAbsent {
-		return t, rejectf(event.ReasonMissingField, makerField, "no buyer-is-maker flag")
+		return t, parse.Rejectf(event.ReasonMissingField, makerField, "no buyer-is-maker flag")
 	}
 	return t, nil
 }
@@ -325,45 +325,6 @@ func appendInt(b []byte, v int64) []byte {
 	return append(b, tmp[i:]...)
 }
 
-// parseDecimal reads a decimal string as Binance writes them: digits with an optional
-// fraction, no sign, exponent or spaces.
-func parseDecimal(field, s string) (decimal.Decimal, *event.Reject) {
-	if s == "" {
-		return decimal.Decimal{}, rejectf(event.ReasonMissingField, field, "empty")
-	}
-	if !isPlainDecimal(s) || len(s) > event.MaxDecimalDigits+1 {
-		return decimal.Decimal{}, rejectf(event.ReasonBadNumber, field, "not a decimal: %q", clip(s))
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return decimal.Decimal{}, rejectf(event.ReasonBadNumber, field, "%v", err)
-	}
-	return d, nil
-}
-
-// isPlainDecimal reports whether s is [0-9]+(\.[0-9]+)?.
-func isPlainDecimal(s string) bool {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	if i == len(s) {
-		return true
-	}
-	if s[i] != '.' {
-		return false
-	}
-	i++
-	j := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i > j && i == len(s)
-}
-
 // jsonReject maps an encoding/json error to a rejection; top names the object being
 // decoded ("" for the whole frame).
 func jsonReject(err error, top string) *event.Reject {
@@ -374,27 +335,14 @@ func jsonReject(err error, top string) *event.Reject {
 		field := strings.TrimPrefix(te.Field, "data.")
 		if field == "" {
 			if top == "" {
-				return rejectf(event.ReasonBadJSON, "", "not a JSON object: %s", te.Value)
+				return parse.Rejectf(event.ReasonBadJSON, "", "not a JSON object: %s", te.Value)
 			}
 			field = top
 		}
-		return rejectf(event.ReasonBadType, field, "want %s, got %s", te.Type, te.Value)
+		return parse.Rejectf(event.ReasonBadType, field, "want %s, got %s", te.Type, te.Value)
 	case errors.Is(err, errNotBool):
-		return rejectf(event.ReasonBadType, top, "a flag is not a boolean")
+		return parse.Rejectf(event.ReasonBadType, top, "a flag is not a boolean")
 	default:
-		return rejectf(event.ReasonBadJSON, "", "%v", err)
+		return parse.Rejectf(event.ReasonBadJSON, "", "%v", err)
 	}
-}
-
-func rejectf(reason event.Reason, field, format string, args ...any) *event.Reject {
-	return &event.Reject{Reason: reason, Field: field, Detail: fmt.Sprintf(format, args...)}
-}
-
-// clip shortens a value quoted in a rejection detail.
-func clip(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
 }

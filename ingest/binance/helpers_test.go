@@ -1,14 +1,11 @@
 package binance
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,110 +24,14 @@ const (
 // testNow is the clock of the quality rules in tests: after every captured trade.
 func testNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
 
-// rejected is one call of the reject callback.
-type rejected struct {
-	reason, detail string
-	raw            []byte
-}
-
-// collector records what a source emits and rejects.
-type collector struct {
-	mu      sync.Mutex
-	events  []*event.Event
-	rejects []rejected
-	emitErr error // returned by emit when set
-}
-
-func (c *collector) emit(_ context.Context, ev *event.Event) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.emitErr != nil {
-		return c.emitErr
-	}
-	c.events = append(c.events, ev)
-	return nil
-}
-
-func (c *collector) reject(_ context.Context, reason, detail string, raw []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.rejects = append(c.rejects, rejected{reason, detail, raw})
-	return nil
-}
-
-func (c *collector) snapshot() ([]*event.Event, []rejected) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]*event.Event(nil), c.events...), append([]rejected(nil), c.rejects...)
-}
-
-func (c *collector) lines() []string {
-	evs, _ := c.snapshot()
+// lines is what c recorded, as interchange lines.
+func lines(c *wstest.Collector) []string {
+	evs, _ := c.Snapshot()
 	out := make([]string, len(evs))
 	for i, ev := range evs {
 		out[i] = string(event.AppendJSON(nil, ev))
 	}
 	return out
-}
-
-// running is a Run in progress.
-type running struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
-// start runs src in the background; stop ends it.
-func start(t *testing.T, src *Source, c *collector) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- src.Run(ctx, c.emit, c.reject) }()
-	t.Cleanup(func() { r.stop(t) })
-	return r
-}
-
-// stop cancels the run and returns what Run returned; a second call returns nil.
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel()
-	select {
-	case err, ok := <-r.done:
-		if !ok {
-			return nil
-		}
-		close(r.done)
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancellation")
-		return nil
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// checkGoroutines fails the test when more goroutines run than before, after giving
-// exiting ones a moment to finish.
-func checkGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutines: %d before, %d after the source stopped:\n%s", before, runtime.NumGoroutine(), buf[:n])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // testConfig is a configuration for the test server: tiny backoff, a private HTTP

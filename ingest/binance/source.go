@@ -14,6 +14,8 @@ import (
 
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest"
+	"github.com/coattailcapital/coattail/ingest/backoff"
+	"github.com/coattailcapital/coattail/ingest/parse"
 	"github.com/gorilla/websocket"
 )
 
@@ -134,7 +136,7 @@ func (e *stopError) Unwrap() error { return e.err }
 // fails, and an error when Binance rejects the stream request (HTTP 400).
 func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject) error {
 	r := &runner{Source: s, emit: emit, reject: reject, rules: event.Rules{Now: s.cfg.Now}}
-	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
+	bo := backoff.Backoff{Min: s.cfg.BackoffMin, Max: s.cfg.BackoffMax}
 	log := s.cfg.Logger.With("source", "binance")
 	if s.ownClient {
 		defer s.cfg.HTTPClient.CloseIdleConnections()
@@ -148,15 +150,15 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject
 			return se.err
 		}
 		if res.frames > 0 {
-			bo.reset()
+			bo.Reset()
 		}
 		if res.aged {
 			log.Info("connection reached its maximum age; reconnecting", "age", s.cfg.MaxConnAge, "frames", res.frames)
 			continue
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		log.Warn("connection lost; reconnecting", "err", err, "frames", res.frames, "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil
 		}
 	}
@@ -264,7 +266,7 @@ func (r *runner) handleFrame(ctx context.Context, raw []byte) error {
 	}
 	st := r.syms[t.wire]
 	if st == nil && rej == nil {
-		rej = rejectf(event.ReasonBadSymbol, "s", "symbol %q is not followed", clip(t.wire))
+		rej = parse.Rejectf(event.ReasonBadSymbol, "s", "symbol %q is not followed", parse.Clip(t.wire))
 	}
 	if st == nil || t.id == absent {
 		return r.deadLetter(ctx, rej, raw)
@@ -311,7 +313,7 @@ func (r *runner) emitTrade(ctx context.Context, st *symState, t *trade, raw []by
 	if err := ev.Validate(r.rules); err != nil {
 		rej, ok := err.(*event.Reject)
 		if !ok {
-			rej = rejectf(event.ReasonBadValue, "", "%v", err)
+			rej = parse.Rejectf(event.ReasonBadValue, "", "%v", err)
 		}
 		if err := r.deadLetter(ctx, rej, raw); err != nil {
 			return err

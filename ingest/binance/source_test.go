@@ -68,15 +68,15 @@ func TestSpotCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
+	if err := run.Stop(t); err != nil {
 		t.Fatalf("Run after cancel: %v", err)
 	}
 	srv.Close()
 	cfg.HTTPClient.CloseIdleConnections()
-	checkGoroutines(t, before)
+	wstest.CheckGoroutines(t, before)
 
 	if got, want := <-urls, "/stream?streams=nknusdt@aggTrade/blzeth@aggTrade/lrcbtc@aggTrade/runeeur@aggTrade"; got != want {
 		t.Errorf("URL %s, want %s", got, want)
@@ -86,10 +86,10 @@ func TestSpotCapture(t *testing.T) {
 		`{"kind":"trade","src":"binance","ts":"2021-10-12T00:28:43.963Z","symbol":"NKN-USDT","price":"0.3528","qty":"58","side":"buy","id":"a15683430"}`,
 		`{"kind":"trade","src":"binance","ts":"2021-10-12T00:28:54.486Z","symbol":"LRC-BTC","price":"0.00000638","qty":"177","side":"buy","id":"a9213679"}`,
 	}
-	if got := c.lines(); !slices.Equal(got, want) {
+	if got := lines(&c); !slices.Equal(got, want) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	_, rejects := c.snapshot()
+	_, rejects := c.Snapshot()
 	if len(rejects) != 0 {
 		t.Errorf("rejects: %+v", rejects)
 	}
@@ -134,7 +134,7 @@ func TestReconnectBackfill(t *testing.T) {
 				t.Errorf("send: %v", err)
 			}
 			// Drop only once the client has read them, so the test is deterministic.
-			waitFor(t, "30 frames read", func() bool { return src.Stats().Frames >= 30 })
+			wstest.WaitFor(t, "30 frames read", func() bool { return src.Stats().Frames >= 30 })
 			c.Drop()
 			return
 		case 1:
@@ -156,19 +156,19 @@ func TestReconnectBackfill(t *testing.T) {
 	if src, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "every trade", func() bool {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "every trade", func() bool {
 		return src.Stats().Events >= int64(len(all)) && src.Stats().Frames >= int64(30+20+len(all)-65)
 	})
-	if err := run.stop(t); err != nil {
+	if err := run.Stop(t); err != nil {
 		t.Fatalf("Run after cancel: %v", err)
 	}
 	srv.Close()
 	cfg.HTTPClient.CloseIdleConnections()
-	checkGoroutines(t, before)
+	wstest.CheckGoroutines(t, before)
 
-	evs, rejects := c.snapshot()
+	evs, rejects := c.Snapshot()
 	if len(rejects) != 0 {
 		t.Errorf("rejects: %+v", rejects)
 	}
@@ -264,13 +264,13 @@ func TestBackfillLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c collector
-			run := start(t, src, &c)
-			waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(5+len(ctk)-15) })
-			if err := run.stop(t); err != nil {
+			var c wstest.Collector
+			run := wstest.Start(t, src, &c)
+			wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(5+len(ctk)-15) })
+			if err := run.Stop(t); err != nil {
 				t.Fatal(err)
 			}
-			evs, _ := c.snapshot()
+			evs, _ := c.Snapshot()
 			if got := idsBySymbol(evs)["CTK-USDT"]; !slices.Equal(got, tt.wantIDs) {
 				t.Errorf("ids\n got %v\nwant %v", got, tt.wantIDs)
 			}
@@ -360,13 +360,13 @@ func TestBadFrames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	evs, rejects := c.snapshot()
+	evs, rejects := c.Snapshot()
 	if got := idsBySymbol(evs)["NKN-USDT"]; !slices.Equal(got, []string{"a100", fmt.Sprintf("a%d", id)}) || len(evs) != 2 {
 		t.Errorf("events %v, want the first and the last frame's", idsBySymbol(evs))
 	}
@@ -375,8 +375,8 @@ func TestBadFrames(t *testing.T) {
 	}
 	for i, tt := range tests {
 		r := rejects[i]
-		if r.reason != string(tt.reason) || string(r.raw) != string(tt.frame) || r.detail == "" {
-			t.Errorf("%s: reject %q (%s) of %s, want %q of the frame", tt.name, r.reason, r.detail, r.raw, tt.reason)
+		if r.Reason != string(tt.reason) || string(r.Raw) != string(tt.frame) || r.Detail == "" {
+			t.Errorf("%s: reject %q (%s) of %s, want %q of the frame", tt.name, r.Reason, r.Detail, r.Raw, tt.reason)
 		}
 	}
 	if st := src.Stats(); st.BackfillRequests != 0 || st.Gaps != 0 || st.Rejected != int64(len(tests)) {
@@ -418,14 +418,14 @@ func TestKeepAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "both events", func() bool { return src.Stats().Events == 2 })
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "both events", func() bool { return src.Stats().Events == 2 })
 	if n := src.Stats().Connects; n != 1 {
 		t.Errorf("%d connections while pinged, want 1", n)
 	}
-	waitFor(t, "a reconnect after silence", func() bool { return srv.Accepted() >= 2 })
-	if err := run.stop(t); err != nil {
+	wstest.WaitFor(t, "a reconnect after silence", func() bool { return srv.Accepted() >= 2 })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -455,13 +455,13 @@ func TestMaxConnAge(t *testing.T) {
 	if src, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "every trade", func() bool { return src.Stats().Events == int64(len(all)) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "every trade", func() bool { return src.Stats().Events == int64(len(all)) })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	evs, _ := c.snapshot()
+	evs, _ := c.Snapshot()
 	if len(evs) != len(all) {
 		t.Errorf("%d events, want %d", len(evs), len(all))
 	}
@@ -486,10 +486,10 @@ func TestHandshake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c collector
-		run := start(t, src, &c)
-		waitFor(t, "the event", func() bool { return src.Stats().Events == 1 })
-		if err := run.stop(t); err != nil {
+		var c wstest.Collector
+		run := wstest.Start(t, src, &c)
+		wstest.WaitFor(t, "the event", func() bool { return src.Stats().Events == 1 })
+		if err := run.Stop(t); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -501,8 +501,8 @@ func TestHandshake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c collector
-		err = src.Run(context.Background(), c.emit, c.reject)
+		var c wstest.Collector
+		err = src.Run(context.Background(), c.Emit, c.Reject)
 		if err == nil || !strings.Contains(err.Error(), "HTTP 400") {
 			t.Fatalf("Run = %v, want an HTTP 400 error", err)
 		}
@@ -521,8 +521,8 @@ func TestEmitFailureStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("streams unavailable")
-	c := collector{emitErr: boom}
-	if err := src.Run(context.Background(), c.emit, c.reject); !errors.Is(err, boom) {
+	c := wstest.Collector{EmitErr: boom}
+	if err := src.Run(context.Background(), c.Emit, c.Reject); !errors.Is(err, boom) {
 		t.Fatalf("Run = %v, want %v", err, boom)
 	}
 	if got := src.LastIDs(); len(got) != 0 {
@@ -562,10 +562,10 @@ func TestTradeStreamAndResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "four events", func() bool { return src.Stats().Events == 4 })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "four events", func() bool { return src.Stats().Events == 4 })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -574,7 +574,7 @@ func TestTradeStreamAndResume(t *testing.T) {
 		`{"kind":"trade","src":"binance","ts":"2023-11-14T22:13:20Z","symbol":"BTC-USDT","price":"37000.1","qty":"0.5","side":"buy","id":"13"}`,
 		`{"kind":"trade","src":"binance","ts":"2023-11-14T22:13:20Z","symbol":"BTC-USDT","price":"37000.1","qty":"0.5","side":"sell","id":"14"}`,
 	}
-	if got := c.lines(); !slices.Equal(got, want) {
+	if got := lines(&c); !slices.Equal(got, want) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if got := <-urls; got != "/stream?streams=btcusdt@trade" {
@@ -636,24 +636,9 @@ func TestSplitSymbol(t *testing.T) {
 		"USDT": "", "FOO": "", "ethusdt": "", "ETH-USDT": "", "": "",
 	}
 	for in, want := range tests {
-		if got := splitSymbol(in); got != want {
-			t.Errorf("splitSymbol(%q) = %q, want %q", in, got, want)
+		if got := SplitSymbol(in); got != want {
+			t.Errorf("SplitSymbol(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	b := backoff{min: 10 * time.Millisecond, max: 80 * time.Millisecond}
-	ceilings := []time.Duration{10, 20, 40, 80, 80, 80}
-	for i, c := range ceilings {
-		d := b.next()
-		if d < b.min || d > c*time.Millisecond {
-			t.Errorf("attempt %d: wait %v outside [%v, %v]", i, d, b.min, c*time.Millisecond)
-		}
-	}
-	b.reset()
-	if d := b.next(); d != b.min {
-		t.Errorf("after reset: %v, want %v", d, b.min)
 	}
 }
 

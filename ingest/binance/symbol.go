@@ -2,11 +2,12 @@ package binance
 
 import "strings"
 
-// splitSymbol turns a Binance symbol (ETHUSDT) into BASE-QUOTE (ETH-USDT) by the
-// longest known quote asset it ends with; "" when it ends with none or is not
-// upper-case alphanumeric. It follows the same convention as the replay adapter's
-// Binance CSV reader (the two should share one implementation; see the package doc).
-func splitSymbol(s string) string {
+// SplitSymbol turns a Binance spot or futures symbol (ETHUSDT) into the interchange
+// format's BASE-QUOTE (ETH-USDT) by the longest known quote asset it ends with. It
+// returns "" when s ends with none, is nothing but a quote asset, or is not upper-case
+// letters and digits. The live source and the replay reader of Binance CSVs
+// (ingest/replay) both name symbols with it.
+func SplitSymbol(s string) string {
 	if !isAlnum(s) {
 		return ""
 	}
@@ -22,7 +23,7 @@ func splitSymbol(s string) string {
 	return s[:len(s)-len(best)] + "-" + best
 }
 
-// quoteAssets are the quote assets of Binance spot symbols.
+// quoteAssets are the quote assets of Binance spot and futures symbols.
 func quoteAssets() [30]string {
 	return [...]string{
 		"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "UST", "PAX", "AEUR",

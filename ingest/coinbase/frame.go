@@ -3,12 +3,11 @@ package coinbase
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
-	"github.com/shopspring/decimal"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // Channels of the Advanced Trade market-data websocket.
@@ -67,10 +66,10 @@ func decodeFrame(b []byte) (frame, *event.Reject) {
 		return frame{}, jsonReject(err)
 	}
 	if f.Channel == "" && f.Type == "" {
-		return frame{}, rejectf(event.ReasonMissingField, "channel", "neither a channel nor a type")
+		return frame{}, parse.Rejectf(event.ReasonMissingField, "channel", "neither a channel nor a type")
 	}
 	if f.Seq < noSeq {
-		return frame{}, rejectf(event.ReasonBadValue, "sequence_num", "negative: %d", f.Seq)
+		return frame{}, parse.Rejectf(event.ReasonBadValue, "sequence_num", "negative: %d", f.Seq)
 	}
 	return f, nil
 }
@@ -83,25 +82,25 @@ func decodeTrade(b []byte) (wireTrade, *event.Event, *event.Reject) {
 		return wireTrade{}, nil, jsonReject(err)
 	}
 	if w.ProductID == "" {
-		return w, nil, rejectf(event.ReasonMissingField, "product_id", "no product")
+		return w, nil, parse.Rejectf(event.ReasonMissingField, "product_id", "no product")
 	}
 	if w.TradeID == "" {
-		return w, nil, rejectf(event.ReasonMissingField, "trade_id", "no trade id")
+		return w, nil, parse.Rejectf(event.ReasonMissingField, "trade_id", "no trade id")
 	}
 	ev := &event.Event{Kind: event.KindTrade, Src: "coinbase", Symbol: w.ProductID, ID: w.TradeID}
 	var rej *event.Reject
-	if ev.Price, rej = parseDecimal("price", w.Price); rej != nil {
+	if ev.Price, rej = parse.UnsignedDecimal("price", w.Price); rej != nil {
 		return w, nil, rej
 	}
-	if ev.Qty, rej = parseDecimal("size", w.Size); rej != nil {
+	if ev.Qty, rej = parse.UnsignedDecimal("size", w.Size); rej != nil {
 		return w, nil, rej
 	}
 	if w.Time == "" {
-		return w, nil, rejectf(event.ReasonMissingField, "time", "no trade time")
+		return w, nil, parse.Rejectf(event.ReasonMissingField, "time", "no trade time")
 	}
 	ts, err := time.Parse(time.RFC3339Nano, w.Time)
 	if err != nil {
-		return w, nil, rejectf(event.ReasonBadTimestamp, "time", "not RFC 3339: %q", clip(w.Time))
+		return w, nil, parse.Rejectf(event.ReasonBadTimestamp, "time", "not RFC 3339: %q", parse.Clip(w.Time))
 	}
 	ev.TS = ts.UTC()
 	// side is the maker's side (the resting order); the event carries the taker's.
@@ -111,50 +110,11 @@ func decodeTrade(b []byte) (wireTrade, *event.Event, *event.Reject) {
 	case "BUY", "buy":
 		ev.Side = event.Sell
 	case "":
-		return w, nil, rejectf(event.ReasonMissingField, "side", "no side")
+		return w, nil, parse.Rejectf(event.ReasonMissingField, "side", "no side")
 	default:
-		return w, nil, rejectf(event.ReasonBadSide, "side", "want BUY or SELL: %q", clip(w.Side))
+		return w, nil, parse.Rejectf(event.ReasonBadSide, "side", "want BUY or SELL: %q", parse.Clip(w.Side))
 	}
 	return w, ev, nil
-}
-
-// parseDecimal reads a decimal string as Coinbase writes them: digits with an optional
-// fraction, no sign, exponent or spaces.
-func parseDecimal(field, s string) (decimal.Decimal, *event.Reject) {
-	if s == "" {
-		return decimal.Decimal{}, rejectf(event.ReasonMissingField, field, "empty")
-	}
-	if !isPlainDecimal(s) || len(s) > event.MaxDecimalDigits+1 {
-		return decimal.Decimal{}, rejectf(event.ReasonBadNumber, field, "not a decimal: %q", clip(s))
-	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return decimal.Decimal{}, rejectf(event.ReasonBadNumber, field, "%v", err)
-	}
-	return d, nil
-}
-
-// isPlainDecimal reports whether s is [0-9]+(\.[0-9]+)?.
-func isPlainDecimal(s string) bool {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	if i == 0 {
-		return false
-	}
-	if i == len(s) {
-		return true
-	}
-	if s[i] != '.' {
-		return false
-	}
-	i++
-	j := i
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i > j && i == len(s)
 }
 
 // jsonReject maps an encoding/json error to a rejection.
@@ -162,27 +122,14 @@ func jsonReject(err error) *event.Reject {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field == "" {
-			return rejectf(event.ReasonBadJSON, "", "not a JSON object: %s", te.Value)
+			return parse.Rejectf(event.ReasonBadJSON, "", "not a JSON object: %s", te.Value)
 		}
 		// Within events the path has indexes elided (events.trades); keep the leaf.
 		field := te.Field
 		if i := strings.LastIndexByte(field, '.'); i >= 0 {
 			field = field[i+1:]
 		}
-		return rejectf(event.ReasonBadType, field, "want %s, got %s", te.Type, te.Value)
+		return parse.Rejectf(event.ReasonBadType, field, "want %s, got %s", te.Type, te.Value)
 	}
-	return rejectf(event.ReasonBadJSON, "", "%v", err)
-}
-
-func rejectf(reason event.Reason, field, format string, args ...any) *event.Reject {
-	return &event.Reject{Reason: reason, Field: field, Detail: fmt.Sprintf(format, args...)}
-}
-
-// clip shortens a value quoted in a rejection detail.
-func clip(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
+	return parse.Rejectf(event.ReasonBadJSON, "", "%v", err)
 }

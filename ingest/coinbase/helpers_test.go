@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"runtime"
 	"sort"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,96 +21,6 @@ const captureFile = "../../../shared/data/coinbase/advanced-trade-ws-capture.jso
 
 // testNow is the clock of the quality rules in tests: after every captured trade.
 func testNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
-
-type rejected struct {
-	reason, detail string
-	raw            []byte
-}
-
-// collector records what a source emits and rejects.
-type collector struct {
-	mu      sync.Mutex
-	events  []*event.Event
-	rejects []rejected
-	emitErr error
-}
-
-func (c *collector) emit(_ context.Context, ev *event.Event) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.emitErr != nil {
-		return c.emitErr
-	}
-	c.events = append(c.events, ev)
-	return nil
-}
-
-func (c *collector) reject(_ context.Context, reason, detail string, raw []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.rejects = append(c.rejects, rejected{reason, detail, raw})
-	return nil
-}
-
-func (c *collector) snapshot() ([]*event.Event, []rejected) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]*event.Event(nil), c.events...), append([]rejected(nil), c.rejects...)
-}
-
-type running struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func start(t *testing.T, src *Source, c *collector) *running {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- src.Run(ctx, c.emit, c.reject) }()
-	t.Cleanup(func() { r.stop(t) })
-	return r
-}
-
-func (r *running) stop(t *testing.T) error {
-	t.Helper()
-	r.cancel()
-	select {
-	case err, ok := <-r.done:
-		if !ok {
-			return nil
-		}
-		close(r.done)
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancellation")
-		return nil
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func checkGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutines: %d before, %d after the source stopped:\n%s", before, runtime.NumGoroutine(), buf[:n])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func testConfig(srv *wstest.Server, products ...string) Config {
 	return Config{

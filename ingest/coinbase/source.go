@@ -18,6 +18,8 @@ import (
 
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest"
+	"github.com/coattailcapital/coattail/ingest/backoff"
+	"github.com/coattailcapital/coattail/ingest/parse"
 	"github.com/gorilla/websocket"
 )
 
@@ -130,7 +132,7 @@ func (e *stopError) Unwrap() error { return e.err }
 // subscription is refused, and an error when the handshake is refused with HTTP 400.
 func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject) error {
 	r := &runner{Source: s, emit: emit, reject: reject, rules: event.Rules{Now: s.cfg.Now}}
-	bo := backoff{min: s.cfg.BackoffMin, max: s.cfg.BackoffMax}
+	bo := backoff.Backoff{Min: s.cfg.BackoffMin, Max: s.cfg.BackoffMax}
 	log := s.cfg.Logger.With("source", "coinbase")
 	for {
 		frames, err := r.session(ctx)
@@ -141,11 +143,11 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject
 			return se.err
 		}
 		if frames > 0 {
-			bo.reset()
+			bo.Reset()
 		}
-		wait := bo.next()
+		wait := bo.Next()
 		log.Warn("connection lost; reconnecting", "err", err, "frames", frames, "retry_in", wait)
-		if !sleep(ctx, wait) {
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil
 		}
 	}
@@ -356,7 +358,7 @@ func (r *runner) handleTrades(ctx context.Context, c *conn, f *frame) error {
 			w, e, rej := decodeTrade(raw)
 			p := r.products[w.ProductID]
 			if p == nil && w.ProductID != "" && rej == nil {
-				rej = rejectf(event.ReasonBadSymbol, "product_id", "product %q is not followed", clip(w.ProductID))
+				rej = parse.Rejectf(event.ReasonBadSymbol, "product_id", "product %q is not followed", parse.Clip(w.ProductID))
 			}
 			n, err := strconv.ParseInt(w.TradeID, 10, 64)
 			if err != nil || n < 0 {
@@ -404,7 +406,7 @@ func (r *runner) handleTrade(ctx context.Context, t *pending) error {
 	if err := t.ev.Validate(r.rules); err != nil {
 		rej, ok := err.(*event.Reject)
 		if !ok {
-			rej = rejectf(event.ReasonBadValue, "", "%v", err)
+			rej = parse.Rejectf(event.ReasonBadValue, "", "%v", err)
 		}
 		return r.deadLetter(ctx, rej, t.raw)
 	}

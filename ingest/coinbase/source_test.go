@@ -64,14 +64,14 @@ func TestCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
+	if err := run.Stop(t); err != nil {
 		t.Fatalf("Run after cancel: %v", err)
 	}
 	srv.Close()
-	checkGoroutines(t, before)
+	wstest.CheckGoroutines(t, before)
 
 	if got := <-gotSubs; !slices.EqualFunc(got, wantSubs, func(a, b subscription) bool {
 		return a.Type == b.Type && a.Channel == b.Channel && slices.Equal(a.ProductIDs, b.ProductIDs)
@@ -79,7 +79,7 @@ func TestCapture(t *testing.T) {
 		t.Errorf("subscriptions %+v, want the captured %+v", got, wantSubs)
 	}
 	trades := captureTrades(t, frames)
-	evs, rejects := c.snapshot()
+	evs, rejects := c.Snapshot()
 	if len(rejects) != 0 {
 		t.Errorf("rejects: %+v", rejects)
 	}
@@ -205,7 +205,7 @@ func TestReconnect(t *testing.T) {
 			if err := c.SendAll(frames[:dropAt]); err != nil {
 				t.Errorf("send: %v", err)
 			}
-			waitFor(t, "frames read", func() bool { return src.Stats().Frames >= dropAt })
+			wstest.WaitFor(t, "frames read", func() bool { return src.Stats().Frames >= dropAt })
 			c.Drop()
 			return
 		case 1:
@@ -222,21 +222,21 @@ func TestReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)-lost+2) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)-lost+2) })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 	srv.Close()
-	checkGoroutines(t, before)
+	wstest.CheckGoroutines(t, before)
 
 	for i := range 2 {
 		if s := <-subs; len(s) != 2 || s[0].Channel != channelMarketTrades || s[1].Channel != channelHeartbeats {
 			t.Errorf("connection %d subscribed with %+v", i, s)
 		}
 	}
-	evs, _ := c.snapshot()
+	evs, _ := c.Snapshot()
 	want, got := wantIDs(trades), gotIDs(t, evs)
 	for p, ids := range want {
 		if !slices.Equal(got[p], ids) {
@@ -284,10 +284,10 @@ func TestSequenceGap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)-lost+2) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)-lost+2) })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 	got := <-resubs
@@ -296,7 +296,7 @@ func TestSequenceGap(t *testing.T) {
 		!slices.Equal(got[1].ProductIDs, []string{"BTC-USD", "ETH-USD"}) {
 		t.Errorf("after the gap the client sent %+v, want unsubscribe and subscribe market_trades", got)
 	}
-	evs, _ := c.snapshot()
+	evs, _ := c.Snapshot()
 	want, gotIDs := wantIDs(trades), gotIDs(t, evs)
 	for p, ids := range want {
 		sorted := slices.Sorted(slices.Values(gotIDs[p]))
@@ -390,13 +390,13 @@ func TestBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "all frames", func() bool { return src.Stats().Frames == int64(len(frames)) })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	evs, rejects := c.snapshot()
+	evs, rejects := c.Snapshot()
 	if ids := gotIDs(t, evs)["BTC-USD"]; !slices.Equal(ids, []int64{20, 21}) || len(evs) != 2 {
 		t.Errorf("events %v, want trades 20 and 21", gotIDs(t, evs))
 	}
@@ -404,15 +404,15 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("%d rejects, want %d: %+v", len(rejects), len(badFrames)+len(badTrades), rejects)
 	}
 	for i, bf := range badFrames {
-		if r := rejects[i]; r.reason != string(bf.reason) || string(r.raw) != string(bf.frame) {
-			t.Errorf("%s: reject %q (%s) of %s, want %q of the frame", bf.name, r.reason, r.detail, r.raw, bf.reason)
+		if r := rejects[i]; r.Reason != string(bf.reason) || string(r.Raw) != string(bf.frame) {
+			t.Errorf("%s: reject %q (%s) of %s, want %q of the frame", bf.name, r.Reason, r.Detail, r.Raw, bf.reason)
 		}
 	}
 	// Trades without a numeric id order first (stable), then the rest by id: collect
 	// by raw bytes instead of relying on the order.
-	byRaw := map[string]rejected{}
+	byRaw := map[string]wstest.Rejected{}
 	for _, r := range rejects[len(badFrames):] {
-		byRaw[string(r.raw)] = r
+		byRaw[string(r.Raw)] = r
 	}
 	for _, bt := range badTrades {
 		r, ok := byRaw[string(marshal(bt.trade))]
@@ -420,8 +420,8 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("%s: not rejected as its own trade object", bt.name)
 			continue
 		}
-		if r.reason != string(bt.reason) || r.detail == "" {
-			t.Errorf("%s: reject %q (%s), want %q", bt.name, r.reason, r.detail, bt.reason)
+		if r.Reason != string(bt.reason) || r.Detail == "" {
+			t.Errorf("%s: reject %q (%s), want %q", bt.name, r.Reason, r.Detail, bt.reason)
 		}
 	}
 }
@@ -442,8 +442,8 @@ func TestSubscriptionErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c collector
-		err = src.Run(context.Background(), c.emit, c.reject)
+		var c wstest.Collector
+		err = src.Run(context.Background(), c.Emit, c.Reject)
 		var se *SubscribeError
 		if !errors.As(err, &se) || se.Message != "Failure to subscribe" {
 			t.Fatalf("Run = %v, want a *SubscribeError", err)
@@ -462,10 +462,10 @@ func TestSubscriptionErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c collector
-		run := start(t, src, &c)
-		waitFor(t, "a second connection", func() bool { return src.Stats().Connects >= 2 })
-		if err := run.stop(t); err != nil {
+		var c wstest.Collector
+		run := wstest.Start(t, src, &c)
+		wstest.WaitFor(t, "a second connection", func() bool { return src.Stats().Connects >= 2 })
+		if err := run.Stop(t); err != nil {
 			t.Fatalf("Run = %v, want nil after cancel", err)
 		}
 	})
@@ -477,8 +477,8 @@ func TestSubscriptionErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c collector
-		if err := src.Run(context.Background(), c.emit, c.reject); err == nil || !strings.Contains(err.Error(), "HTTP 400") {
+		var c wstest.Collector
+		if err := src.Run(context.Background(), c.Emit, c.Reject); err == nil || !strings.Contains(err.Error(), "HTTP 400") {
 			t.Fatalf("Run = %v, want the HTTP 400 after retrying the 503", err)
 		}
 	})
@@ -508,15 +508,15 @@ func TestKeepAlive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
 	if err := <-pinged; err != nil {
 		t.Errorf("ping: %v", err)
 	}
 	if s := <-resubscribed; len(s) != 2 || s[0].Channel != channelMarketTrades || s[1].Channel != channelHeartbeats {
 		t.Errorf("after reconnecting the client subscribed with %+v", s)
 	}
-	if err := run.stop(t); err != nil {
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -543,13 +543,13 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c collector
-	run := start(t, src, &c)
-	waitFor(t, "the snapshot", func() bool { return src.Stats().Frames == 1 })
-	if err := run.stop(t); err != nil {
+	var c wstest.Collector
+	run := wstest.Start(t, src, &c)
+	wstest.WaitFor(t, "the snapshot", func() bool { return src.Stats().Frames == 1 })
+	if err := run.Stop(t); err != nil {
 		t.Fatal(err)
 	}
-	evs, _ := c.snapshot()
+	evs, _ := c.Snapshot()
 	if got := gotIDs(t, evs)["BTC-USD"]; !slices.Equal(got, want[90:]) {
 		t.Errorf("ids %v, want %v", got, want[90:])
 	}

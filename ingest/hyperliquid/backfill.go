@@ -3,6 +3,8 @@ package hyperliquid
 import (
 	"context"
 	"fmt"
+
+	"github.com/coattailcapital/coattail/ingest/hyperliquid/userfills"
 )
 
 // backfill emits the fills the info API still holds for wallet, oldest first:
@@ -32,7 +34,7 @@ func (s *Source) backfill(ctx context.Context, out *sink, wallet string) error {
 		}
 		all = older
 		for _, it := range recent {
-			if it.ms > oldest || it.ms == unknownTime {
+			if it.ms > oldest || it.ms == userfills.UnknownTime {
 				all = append(all, it)
 			}
 		}
@@ -92,7 +94,7 @@ func (s *Source) pageFills(ctx context.Context, out *sink, wallet string, start,
 			windows = append(windows, [2]int64{w[0], lo - 1}, [2]int64{hi + 1, w[1]})
 		default:
 			for _, it := range page {
-				if it.ms > lo && it.ms < hi || it.ms == unknownTime {
+				if it.ms > lo && it.ms < hi || it.ms == userfills.UnknownTime {
 					got = append(got, it)
 				}
 			}

@@ -55,8 +55,8 @@
 // back over [now - Config.BackfillWindow, the page's oldest time] (the API keeps a
 // wallet's 10,000 most recent fills). The docs do not pin down which end of a
 // window a truncated userFillsByTime response keeps, so paging does not rely on it:
-// it splits the window around each full page (see pageFills). Fills map as in the
-// replay reader: side B buy, A sell; start_position, closed_pnl, fee and dir copied;
+// it splits the window around each full page (see pageFills). Fills map by package
+// userfills, shared with the replay reader: side B buy, A sell; start_position, closed_pnl, fee and dir copied;
 // id = tid; emitted oldest first, fills of one millisecond in the API's order.
 //
 // Rate limit: Hyperliquid allows 1200 weight a minute per IP over all REST requests

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // src is the interchange src of every event of this package.
@@ -83,7 +84,7 @@ func (d *wsDecoder) decode(msg []byte, recv time.Time) frame {
 	}
 	var env envelope
 	if err := json.Unmarshal(trimmed, &env); err != nil {
-		return frame{items: []item{rejected(asReject(err), msg)}}
+		return frame{items: []item{rejected(parse.JSONReject(err), msg)}}
 	}
 	switch env.Channel {
 	case "pong":
@@ -101,9 +102,9 @@ func (d *wsDecoder) decode(msg []byte, recv time.Time) frame {
 	case "allMids":
 		return frame{items: d.allMids(env.Data, msg, recv)}
 	case "":
-		return frame{items: []item{rejected(rejectf(event.ReasonMissingField, "channel", "required"), msg)}}
+		return frame{items: []item{rejected(parse.Rejectf(event.ReasonMissingField, "channel", "required"), msg)}}
 	}
-	return frame{items: []item{rejected(rejectf(event.ReasonBadValue, "channel", "unexpected channel %s", quote(env.Channel)), msg)}}
+	return frame{items: []item{rejected(parse.Rejectf(event.ReasonBadValue, "channel", "unexpected channel %s", parse.Quote(env.Channel)), msg)}}
 }
 
 // trades decodes the data of a trades message: two fills a trade, in the order of
@@ -111,9 +112,9 @@ func (d *wsDecoder) decode(msg []byte, recv time.Time) frame {
 func (d *wsDecoder) trades(data, msg []byte) []item {
 	var elems []json.RawMessage
 	if err := json.Unmarshal(data, &elems); err != nil || elems == nil {
-		rej := rejectf(event.ReasonBadType, "data", "a trades message holds an array of trades")
+		rej := parse.Rejectf(event.ReasonBadType, "data", "a trades message holds an array of trades")
 		if err != nil {
-			rej = asReject(err)
+			rej = parse.JSONReject(err)
 		}
 		return []item{rejected(rej, msg)}
 	}
@@ -127,7 +128,7 @@ func (d *wsDecoder) trades(data, msg []byte) []item {
 func (d *wsDecoder) trade(raw []byte, out []item) []item {
 	var t wsTrade
 	if err := json.Unmarshal(raw, &t); err != nil {
-		return append(out, rejected(asReject(err), raw))
+		return append(out, rejected(parse.JSONReject(err), raw))
 	}
 	tid, rej := parseTid(t.Tid)
 	if rej != nil {
@@ -150,40 +151,40 @@ func (d *wsDecoder) trade(raw []byte, out []item) []item {
 // carries no start position, closed PnL, fee or direction.
 func tradeFills(t *wsTrade, tid uint64, r event.Rules) (buy, sell event.Event, rej *event.Reject) {
 	if t.Coin == "" {
-		return buy, sell, rejectf(event.ReasonMissingField, "coin", "required")
+		return buy, sell, parse.Rejectf(event.ReasonMissingField, "coin", "required")
 	}
 	if t.Side != "A" && t.Side != "B" {
-		return buy, sell, rejectf(event.ReasonBadSide, "side", "%s is neither B nor A", quote(t.Side))
+		return buy, sell, parse.Rejectf(event.ReasonBadSide, "side", "%s is neither B nor A", parse.Quote(t.Side))
 	}
 	base := event.Event{Kind: event.KindFill, Src: src, Coin: t.Coin, ID: strconv.FormatUint(tid, 10)}
-	if base.Px, rej = parseDec("px", t.Px); rej != nil {
+	if base.Px, rej = parse.Decimal("px", t.Px); rej != nil {
 		return buy, sell, rej
 	}
-	if base.Sz, rej = parseDec("sz", t.Sz); rej != nil {
+	if base.Sz, rej = parse.Decimal("sz", t.Sz); rej != nil {
 		return buy, sell, rej
 	}
-	if base.TS, rej = parseMillis("time", t.Time); rej != nil {
+	if base.TS, rej = parse.Millis("time", t.Time); rej != nil {
 		return buy, sell, rej
 	}
 	switch {
 	case len(t.Users) == 0:
-		return buy, sell, rejectf(event.ReasonMissingField, "users", "required")
+		return buy, sell, parse.Rejectf(event.ReasonMissingField, "users", "required")
 	case len(t.Users) != 2:
-		return buy, sell, rejectf(event.ReasonBadValue, "users", "want [buyer, seller], got %d users", len(t.Users))
+		return buy, sell, parse.Rejectf(event.ReasonBadValue, "users", "want [buyer, seller], got %d users", len(t.Users))
 	}
 	buy, sell = base, base
 	buy.Wallet, buy.Side = t.Users[0], event.Buy
 	sell.Wallet, sell.Side = t.Users[1], event.Sell
 	if err := buy.Validate(r); err != nil {
-		return buy, sell, asReject(err)
+		return buy, sell, parse.JSONReject(err)
 	}
 	if err := sell.Validate(r); err != nil {
-		return buy, sell, asReject(err)
+		return buy, sell, parse.JSONReject(err)
 	}
 	if buy.Wallet == sell.Wallet {
 		// Both halves would have the same key (src, fill, wallet, id), so the store
 		// would keep one and count a position change the wallet never had.
-		return buy, sell, rejectf(event.ReasonBadValue, "users", "self-trade of %s: both sides would share one idempotency key", buy.Wallet)
+		return buy, sell, parse.Rejectf(event.ReasonBadValue, "users", "self-trade of %s: both sides would share one idempotency key", buy.Wallet)
 	}
 	return buy, sell, nil
 }
@@ -195,10 +196,10 @@ func (d *wsDecoder) allMids(data, msg []byte, recv time.Time) []item {
 		Mids map[string]json.RawMessage `json:"mids"`
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
-		return []item{rejected(asReject(err), msg)}
+		return []item{rejected(parse.JSONReject(err), msg)}
 	}
 	if m.Mids == nil {
-		return []item{rejected(rejectf(event.ReasonMissingField, "mids", "required"), msg)}
+		return []item{rejected(parse.Rejectf(event.ReasonMissingField, "mids", "required"), msg)}
 	}
 	return midPrices(m.Mids, d.midCoins, d.badMids, recv, d.rules)
 }
@@ -238,15 +239,15 @@ func midPrices(mids map[string]json.RawMessage, coins []string, bad map[string]s
 func midPrice(coin string, raw json.RawMessage, ts time.Time, r event.Rules) item {
 	var px string
 	if err := json.Unmarshal(raw, &px); err != nil {
-		return rejected(rejectf(event.ReasonBadType, "price", "mid of %s: want a decimal string", quote(coin)), midRaw(coin, raw))
+		return rejected(parse.Rejectf(event.ReasonBadType, "price", "mid of %s: want a decimal string", parse.Quote(coin)), midRaw(coin, raw))
 	}
 	ev := event.Event{Kind: event.KindPrice, Src: src, TS: ts, Symbol: coin}
 	var rej *event.Reject
-	if ev.Price, rej = parseDec("price", px); rej != nil {
+	if ev.Price, rej = parse.Decimal("price", px); rej != nil {
 		return rejected(rej, midRaw(coin, raw))
 	}
 	if err := ev.Validate(r); err != nil {
-		return rejected(asReject(err), midRaw(coin, raw))
+		return rejected(parse.JSONReject(err), midRaw(coin, raw))
 	}
 	return item{ev: ev}
 }

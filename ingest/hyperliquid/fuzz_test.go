@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/internal/testenv"
 )
 
 // knownReasons are the reason codes a rejection of this package may carry.
@@ -39,20 +40,22 @@ func checkEvent(t *testing.T, ev event.Event) {
 	}
 }
 
+// statOK reports whether path exists: the recorded data is not part of the repository.
+func statOK(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 // seedCassette adds the first elements of a recorded array response to a fuzz
 // corpus when the recorded data is there. The whole response (500 fills) would make
 // the fuzzer's minimisation crawl.
 func seedCassette(f *testing.F, name string, n int) {
-	raw, err := os.ReadFile(filepath.Join(cassetteDir, name))
-	if err != nil {
-		return
-	}
-	body, err := cassetteBody(raw)
-	if err != nil {
+	path := filepath.Join(cassetteDir, name)
+	if !statOK(path) {
 		return
 	}
 	var elems []json.RawMessage
-	if json.Unmarshal(body, &elems) != nil {
+	if json.Unmarshal([]byte(testenv.CassetteBody(f, path)), &elems) != nil {
 		return
 	}
 	for i := 0; i+n <= len(elems) && i < 5*n; i += n {
@@ -72,10 +75,8 @@ func FuzzTradesFrame(f *testing.F) {
 	f.Add([]byte(`{"channel":"pong"}`))
 	f.Add([]byte(greeting))
 	f.Add([]byte(`{"channel":"trades","data":null}`))
-	if raw, err := os.ReadFile(filepath.Join(cassetteDir, "test_get_all_mids.yaml")); err == nil {
-		if mids, err := cassetteBody(raw); err == nil {
-			f.Add([]byte(`{"channel":"allMids","data":{"mids":` + string(mids) + `}}`))
-		}
+	if path := filepath.Join(cassetteDir, "test_get_all_mids.yaml"); statOK(path) {
+		f.Add([]byte(`{"channel":"allMids","data":{"mids":` + testenv.CassetteBody(f, path) + `}}`))
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		d := newWSDecoder(event.Rules{Now: fixedNow}, 16, []string{AllCoins})

@@ -8,12 +8,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/internal/testenv"
 )
 
 // cassetteDir holds recorded responses of the real info API (VCR YAML, see
@@ -28,81 +28,12 @@ func fixedNow() time.Time { return time.Date(2026, 2, 4, 10, 0, 0, 0, time.UTC) 
 // the recorded data is not there.
 func cassette(tb testing.TB, name string) []byte {
 	tb.Helper()
-	raw, err := os.ReadFile(filepath.Join(cassetteDir, name))
-	if os.IsNotExist(err) {
+	path := filepath.Join(cassetteDir, name)
+	if _, err := os.Stat(path); err != nil {
 		tb.Skipf("recorded Hyperliquid responses not present (%v): they live in shared/data beside the repository", err)
 	}
-	if err != nil {
-		tb.Fatalf("read cassette: %v", err)
-	}
-	body, err := cassetteBody(raw)
-	if err != nil {
-		tb.Fatalf("cassette %s: %v", name, err)
-	}
-	return body
+	return []byte(testenv.CassetteBody(tb, path))
 }
-
-// cassetteBody extracts the first response body of a VCR cassette: the YAML
-// single-quoted scalar after "string: " under "response:". In such a scalar a
-// doubled single quote stands for one, and a line break with its indentation folds
-// into one space (n blank lines fold into n newlines). Only what the cassettes use
-// is handled; no YAML library is needed for that.
-func cassetteBody(yaml []byte) ([]byte, error) {
-	s := string(yaml)
-	r := strings.Index(s, "\n  response:")
-	if r < 0 {
-		return nil, errString("no response")
-	}
-	const marker = "string: '"
-	i := strings.Index(s[r:], marker)
-	if i < 0 {
-		return nil, errString("no single-quoted response body")
-	}
-	s = s[r+i+len(marker):]
-	var out []byte
-	for j := 0; j < len(s); j++ {
-		switch c := s[j]; c {
-		case '\'':
-			if j+1 < len(s) && s[j+1] == '\'' {
-				out = append(out, '\'')
-				j++
-				continue
-			}
-			return out, nil
-		case '\n':
-			for len(out) > 0 && (out[len(out)-1] == ' ' || out[len(out)-1] == '\t') {
-				out = out[:len(out)-1]
-			}
-			// Skip the indentation and count the blank lines that follow.
-			blanks, k := 0, j+1
-			for {
-				for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
-					k++
-				}
-				if k < len(s) && s[k] == '\n' {
-					blanks++
-					k++
-					continue
-				}
-				break
-			}
-			if blanks == 0 {
-				out = append(out, ' ')
-			}
-			for ; blanks > 0; blanks-- {
-				out = append(out, '\n')
-			}
-			j = k - 1
-		default:
-			out = append(out, c)
-		}
-	}
-	return nil, errString("unterminated body")
-}
-
-type errString string
-
-func (e errString) Error() string { return string(e) }
 
 // rejection is one input handed to reject.
 type rejection struct {

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/coattailcapital/coattail/ingest/backoff"
 )
 
 // Request weights of the info endpoint (Hyperliquid docs, "Rate limits and user
@@ -98,6 +100,7 @@ func (c *infoClient) post(ctx context.Context, req infoRequest, weight int) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("hyperliquid info %s: encode request: %w", req.Type, err)
 	}
+	bo := backoff.Backoff{Min: c.minB, Max: c.maxB, Jitter: backoff.Equal}
 	for attempt := 0; ; attempt++ {
 		if err := c.lim.wait(ctx, weight); err != nil {
 			return nil, err
@@ -113,9 +116,9 @@ func (c *infoClient) post(ctx context.Context, req infoRequest, weight int) ([]b
 		if errors.As(err, &se) {
 			return nil, err
 		}
-		d := max(wait, backoff(attempt, c.minB, c.maxB))
+		d := max(wait, bo.Next())
 		c.log.Warn("hyperliquid info request failed; retrying", "type", req.Type, "attempt", attempt+1, "in", d, "err", err)
-		if err := sleep(ctx, d); err != nil {
+		if err := backoff.Sleep(ctx, d); err != nil {
 			return nil, err
 		}
 	}

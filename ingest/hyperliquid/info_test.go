@@ -22,40 +22,6 @@ const (
 	stateWallet = "0x5e9ee1089755c3435139848e47e6635505d5a13a" // test_get_user_state.yaml
 )
 
-func TestCassetteBody(t *testing.T) {
-	tests := map[string]struct {
-		yaml    string
-		want    string
-		wantErr bool
-	}{
-		"plain": {
-			yaml: "interactions:\n- request:\n    body: '{\"type\": \"allMids\"}'\n  response:\n    body:\n      string: '{\"a\":\"1\"}'\n    headers: {}\n",
-			want: `{"a":"1"}`,
-		},
-		"quote and folded line": {
-			yaml: "- request:\n    body: 'no'\n  response:\n    body:\n      string: '[{\"dir\":\"Close\n        Long\",\"q\":\"it''s\"}]'\n",
-			want: `[{"dir":"Close Long","q":"it's"}]`,
-		},
-		"blank line is a newline": {
-			yaml: "x:\n  response:\n    body:\n      string: 'a\n\n        b'\n",
-			want: "a\nb",
-		},
-		"unterminated": {yaml: "  response:\n    body:\n      string: 'abc\n", wantErr: true},
-		"no response":  {yaml: "interactions: []\n", wantErr: true},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := cassetteBody([]byte(tc.yaml))
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if string(got) != tc.want {
-				t.Errorf("body = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 // refFill is a fill of a recorded response, read independently of the package.
 type refFill struct {
 	Coin          string       `json:"coin"`

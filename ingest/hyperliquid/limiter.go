@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/coattailcapital/coattail/ingest/backoff"
 )
 
 // limiter is a token bucket of request weight, shared by every info request of a
@@ -59,7 +61,7 @@ func (l *limiter) reserve(weight int) time.Duration {
 // wait reserves weight and sleeps until it may be spent. On cancellation the
 // reserved weight is not given back: the request may as well have been sent.
 func (l *limiter) wait(ctx context.Context, weight int) error {
-	return sleep(ctx, l.reserve(weight))
+	return backoff.Sleep(ctx, l.reserve(weight))
 }
 
 // charge takes weight learnt after the request (a response's size).
@@ -80,19 +82,4 @@ func (l *limiter) drain() {
 	defer l.mu.Unlock()
 	l.refill()
 	l.tokens = min(l.tokens, 0)
-}
-
-// sleep waits d or until ctx is done, returning ctx's error then.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

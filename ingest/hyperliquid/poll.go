@@ -3,6 +3,8 @@ package hyperliquid
 import (
 	"context"
 	"time"
+
+	"github.com/coattailcapital/coattail/ingest/backoff"
 )
 
 // runPolls polls the clearinghouseState of every tracked wallet, at once and then
@@ -25,7 +27,7 @@ func (s *Source) runPolls(ctx context.Context, out *sink) error {
 				return err
 			}
 		}
-		if err := sleep(ctx, s.cfg.PollInterval-time.Since(start)); err != nil {
+		if err := backoff.Sleep(ctx, s.cfg.PollInterval-time.Since(start)); err != nil {
 			return nil
 		}
 	}

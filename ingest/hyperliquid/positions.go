@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // markPlaces is how many decimal places a mark price derived from positionValue /
@@ -63,14 +64,14 @@ func newPositionBook(r event.Rules) *positionBook {
 func (b *positionBook) apply(wallet string, body []byte, recv time.Time) []item {
 	var st clearinghouseState
 	if err := json.Unmarshal(body, &st); err != nil {
-		return []item{rejected(asReject(err), body)}
+		return []item{rejected(parse.JSONReject(err), body)}
 	}
 	if st.AssetPositions == nil {
-		return []item{rejected(rejectf(event.ReasonMissingField, "assetPositions", "required"), body)}
+		return []item{rejected(parse.Rejectf(event.ReasonMissingField, "assetPositions", "required"), body)}
 	}
 	ts := recv
 	if st.Time != "" {
-		t, rej := parseMillis("time", st.Time)
+		t, rej := parse.Millis("time", st.Time)
 		if rej != nil {
 			return []item{rejected(rej, body)}
 		}
@@ -79,7 +80,7 @@ func (b *positionBook) apply(wallet string, body []byte, recv time.Time) []item 
 	var account decimal.NullDecimal
 	if st.MarginSummary != nil {
 		var rej *event.Reject
-		if account, rej = optDec("account_value", st.MarginSummary.AccountValue); rej != nil {
+		if account, rej = parse.OptDecimal("account_value", st.MarginSummary.AccountValue); rej != nil {
 			return []item{rejected(rej, body)}
 		}
 	}
@@ -117,7 +118,7 @@ func (b *positionBook) apply(wallet string, body []byte, recv time.Time) []item 
 		ev := event.Event{Kind: event.KindPosition, Src: src, TS: ts, Wallet: wallet, Coin: coin,
 			Size: decimal.Zero, AccountValue: account}
 		if err := ev.Validate(b.rules); err != nil {
-			out = append(out, rejected(asReject(err), body))
+			out = append(out, rejected(parse.JSONReject(err), body))
 			continue
 		}
 		out = append(out, item{ev: ev})
@@ -140,34 +141,34 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 func positionEvent(raw []byte, wallet string, ts time.Time, account decimal.NullDecimal, r event.Rules) (event.Event, *event.Reject) {
 	var ap assetPosition
 	if err := json.Unmarshal(raw, &ap); err != nil {
-		return event.Event{}, asReject(err)
+		return event.Event{}, parse.JSONReject(err)
 	}
 	p := ap.Position
 	if p == nil {
-		return event.Event{}, rejectf(event.ReasonMissingField, "position", "required")
+		return event.Event{}, parse.Rejectf(event.ReasonMissingField, "position", "required")
 	}
 	ev := event.Event{Kind: event.KindPosition, Src: src, TS: ts, Wallet: wallet, Coin: p.Coin, AccountValue: account}
 	if p.Coin == "" {
-		return ev, rejectf(event.ReasonMissingField, "coin", "required")
+		return ev, parse.Rejectf(event.ReasonMissingField, "coin", "required")
 	}
 	var rej *event.Reject
-	if ev.Size, rej = parseDec("size", p.Szi); rej != nil {
+	if ev.Size, rej = parse.Decimal("size", p.Szi); rej != nil {
 		return ev, rej
 	}
-	if ev.EntryPx, rej = optDec("entry_px", p.EntryPx); rej != nil {
+	if ev.EntryPx, rej = parse.OptDecimal("entry_px", p.EntryPx); rej != nil {
 		return ev, rej
 	}
-	if ev.UnrealizedPnl, rej = optDec("unrealized_pnl", p.UnrealizedPnl); rej != nil {
+	if ev.UnrealizedPnl, rej = parse.OptDecimal("unrealized_pnl", p.UnrealizedPnl); rej != nil {
 		return ev, rej
 	}
 	if p.Leverage != nil && p.Leverage.Value != "" {
 		s := p.Leverage.Value.String()
-		if ev.Leverage, rej = optDec("leverage", &s); rej != nil {
+		if ev.Leverage, rej = parse.OptDecimal("leverage", &s); rej != nil {
 			return ev, rej
 		}
 	}
 	// The response has no mark price; positionValue is |szi| × mark.
-	value, rej := optDec("positionValue", p.PositionValue)
+	value, rej := parse.OptDecimal("positionValue", p.PositionValue)
 	if rej != nil {
 		return ev, rej
 	}
@@ -177,7 +178,7 @@ func positionEvent(raw []byte, wallet string, ts time.Time, account decimal.Null
 		}
 	}
 	if err := ev.Validate(r); err != nil {
-		return ev, asReject(err)
+		return ev, parse.JSONReject(err)
 	}
 	return ev, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // ErrSubscription is returned (wrapped) by Run when the server refuses one of the
@@ -175,9 +176,9 @@ func (s *Source) midsSnapshot(ctx context.Context, out *sink) error {
 	recv := s.cfg.Now()
 	var mids map[string]json.RawMessage
 	if err := json.Unmarshal(body, &mids); err != nil || mids == nil {
-		rej := rejectf(event.ReasonBadType, "", "allMids: want an object of coin: mid")
+		rej := parse.Rejectf(event.ReasonBadType, "", "allMids: want an object of coin: mid")
 		if err != nil {
-			rej = asReject(err)
+			rej = parse.JSONReject(err)
 		}
 		return out.put(ctx, []item{rejected(rej, body)})
 	}

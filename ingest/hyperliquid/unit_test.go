@@ -63,21 +63,6 @@ func TestDedupe(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	lo, hi := 100*time.Millisecond, time.Second
-	for attempt, ceil := range []time.Duration{lo, 2 * lo, 4 * lo, 8 * lo, hi, hi, hi} {
-		for range 50 {
-			d := backoff(attempt, lo, hi)
-			if d < ceil/2 || d > ceil {
-				t.Fatalf("attempt %d: %v outside [%v, %v]", attempt, d, ceil/2, ceil)
-			}
-		}
-	}
-	if d := backoff(1000, lo, hi); d > hi {
-		t.Errorf("attempt 1000: %v over the cap", d)
-	}
-}
-
 func TestConfig(t *testing.T) {
 	tests := map[string]struct {
 		cfg     Config

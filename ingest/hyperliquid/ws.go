@@ -12,6 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/backoff"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // pingMsg is the application-level heartbeat; the server answers {"channel":"pong"}.
@@ -22,7 +24,8 @@ const pingMsg = `{"method":"ping"}`
 // connection has delivered) and start again. It returns nil on cancellation and an
 // error only for a refused subscription or a pipeline failure.
 func (s *Source) runWS(ctx context.Context, out *sink) error {
-	for attempt := 0; ; attempt++ {
+	bo := backoff.Backoff{Min: s.cfg.MinBackoff, Max: s.cfg.MaxBackoff, Jitter: backoff.Equal}
+	for {
 		delivered, err := s.session(ctx, out)
 		if ctx.Err() != nil {
 			return nil
@@ -31,11 +34,11 @@ func (s *Source) runWS(ctx context.Context, out *sink) error {
 			return err
 		}
 		if delivered {
-			attempt = 0
+			bo.Reset()
 		}
-		d := backoff(attempt, s.cfg.MinBackoff, s.cfg.MaxBackoff)
+		d := bo.Next()
 		s.cfg.Logger.Warn("hyperliquid websocket lost; reconnecting", "err", err, "in", d)
-		if sleep(ctx, d) != nil {
+		if backoff.Sleep(ctx, d) != nil {
 			return nil
 		}
 	}
@@ -117,7 +120,7 @@ func (s *Source) session(ctx context.Context, out *sink) (delivered bool, err er
 				return delivered, ctx.Err()
 			}
 			if errors.Is(err, websocket.ErrReadLimit) {
-				rej := rejectf(event.ReasonLineTooLong, "", "websocket message over %d bytes", s.cfg.MaxFrameBytes)
+				rej := parse.Rejectf(event.ReasonLineTooLong, "", "websocket message over %d bytes", s.cfg.MaxFrameBytes)
 				if perr := out.put(ctx, []item{{rej: rej}}); perr != nil {
 					return delivered, perr
 				}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/binance"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // Logical columns of the Binance CSVs, as indexes into binanceColumns.
@@ -76,7 +78,7 @@ func (p *binanceParser) parse(line []byte) (event.Event, bool, error) {
 		return event.Event{}, true, err
 	}
 	if p.symbol == "" {
-		return event.Event{}, true, rejectf(event.ReasonMissingField, "symbol",
+		return event.Event{}, true, parse.Rejectf(event.ReasonMissingField, "symbol",
 			"the file name does not start with a symbol; set the symbol explicitly")
 	}
 	var ev event.Event
@@ -99,7 +101,7 @@ func (p *binanceParser) trade() (event.Event, error) {
 	ev := event.Event{Kind: event.KindTrade, Src: "binance", Symbol: p.symbol}
 	id := strings.TrimSpace(string(r.get(bnID)))
 	if id == "" {
-		return ev, rejectf(event.ReasonMissingField, "id", "empty trade id")
+		return ev, parse.Rejectf(event.ReasonMissingField, "id", "empty trade id")
 	}
 	if p.format == FormatBinanceAggTrades {
 		// Aggregate trade ids are a sequence of their own; the prefix keeps them apart
@@ -119,7 +121,7 @@ func (p *binanceParser) trade() (event.Event, error) {
 	}
 	maker, ok := parseBool(r.get(bnMaker))
 	if !ok {
-		return ev, rejectf(event.ReasonBadValue, "is_buyer_maker", "not a boolean: %s", detailValue(r.get(bnMaker)))
+		return ev, parse.Rejectf(event.ReasonBadValue, "is_buyer_maker", "not a boolean: %s", parse.Quote(string(r.get(bnMaker))))
 	}
 	// The taker sold into a resting buy order when the buyer was the maker.
 	ev.Side = event.Buy
@@ -153,43 +155,12 @@ func symbolFor(opt, name string) string {
 		if strings.Contains(opt, "-") {
 			return opt
 		}
-		if s := splitSymbol(opt); s != "" {
+		if s := binance.SplitSymbol(opt); s != "" {
 			return s
 		}
 		return opt // trust the caller with a symbol we cannot split
 	}
 	tok, _, _ := strings.Cut(name, "-")
 	tok, _, _ = strings.Cut(tok, ".")
-	return splitSymbol(strings.ToUpper(tok))
-}
-
-// splitSymbol turns a Binance symbol (ETHUSDT) into BASE-QUOTE (ETH-USDT) by the
-// longest known quote asset it ends with; "" when it ends with none or is not
-// upper-case alphanumeric.
-func splitSymbol(s string) string {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
-			return ""
-		}
-	}
-	best := ""
-	for _, q := range quoteAssets() {
-		if len(q) > len(best) && len(s) > len(q) && strings.HasSuffix(s, q) {
-			best = q
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return s[:len(s)-len(best)] + "-" + best
-}
-
-// quoteAssets are the quote assets of Binance spot and futures symbols.
-func quoteAssets() [30]string {
-	return [...]string{
-		"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "UST", "PAX", "AEUR",
-		"EURI", "BTC", "ETH", "BNB", "XRP", "TRX", "DOGE", "DOT", "EUR", "GBP",
-		"TRY", "BRL", "AUD", "RUB", "UAH", "NGN", "ZAR", "PLN", "ARS", "JPY",
-	}
+	return binance.SplitSymbol(strings.ToUpper(tok))
 }

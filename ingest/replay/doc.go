@@ -66,10 +66,12 @@
 // # Hyperliquid userFills
 //
 // The raw info API response (a JSON array of fills; several appended arrays or one
-// fill object a line are read too) becomes fill events with src hyperliquid: side B is
+// fill object a line are read too) becomes fill events with src hyperliquid, mapped
+// by package ingest/hyperliquid/userfills as the live source maps them: side B is
 // buy, A is sell; px, sz, dir, startPosition, closedPnl and fee are copied; ts is the
 // fill time (ms). The wallet is Options.Wallet or the first 0x address in the file
-// name; without one every fill is rejected with missing_field wallet. The id is the
+// name; without one every fill that decodes is rejected with missing_field wallet
+// (one that does not keeps its bad_type or bad_json rejection). The id is the
 // trade id (tid); fills from before Hyperliquid reported tids have no id, so their
 // idempotency key is the hash of the whole event (oid would merge the parts of one
 // order). The file is read whole and the fills are emitted in ascending time, sorted

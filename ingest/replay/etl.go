@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
 
 // Logical columns of the ethereum-etl token_transfers CSV.
@@ -68,7 +69,7 @@ func (p *etlCSVParser) parse(line []byte) (event.Event, bool, error) {
 	}
 	li, err := strconv.ParseInt(string(bytes.TrimSpace(r.get(etlLogIndex))), 10, 64)
 	if err != nil {
-		return event.Event{}, true, rejectf(event.ReasonBadValue, "log_index", "not an integer: %s", detailValue(r.get(etlLogIndex)))
+		return event.Event{}, true, parse.Rejectf(event.ReasonBadValue, "log_index", "not an integer: %s", parse.Quote(string(r.get(etlLogIndex))))
 	}
 	t.logIndex = li
 	if t.block, err = parseUint("block_number", r.get(etlBlock)); err != nil {
@@ -97,10 +98,10 @@ type etlTransfer struct {
 func (t *etlTransfer) event(rules event.Rules) (event.Event, error) {
 	value := bytes.TrimSpace(t.value)
 	if len(value) == 0 {
-		return event.Event{}, rejectf(event.ReasonMissingField, "value", "empty")
+		return event.Event{}, parse.Rejectf(event.ReasonMissingField, "value", "empty")
 	}
 	if !isInt(value) {
-		return event.Event{}, rejectf(event.ReasonBadNumber, "value", "not a non-negative integer: %s", detailValue(value))
+		return event.Event{}, parse.Rejectf(event.ReasonBadNumber, "value", "not a non-negative integer: %s", parse.Quote(string(value)))
 	}
 	ev := event.Event{
 		Kind:      event.KindTransfer,
@@ -174,7 +175,7 @@ func (p etlJSONParser) parse(line []byte) (event.Event, bool, error) {
 		return event.Event{}, true, jsonReject(err)
 	}
 	if j.Type != "token_transfer" {
-		return event.Event{}, true, rejectf(event.ReasonUnknownKind, "type", "ethereum-etl item %q is not a token_transfer", j.Type)
+		return event.Event{}, true, parse.Rejectf(event.ReasonUnknownKind, "type", "ethereum-etl item %q is not a token_transfer", j.Type)
 	}
 	for _, req := range []struct {
 		name string
@@ -185,7 +186,7 @@ func (p etlJSONParser) parse(line []byte) (event.Event, bool, error) {
 		{"block_number", j.BlockNumber.String()},
 	} {
 		if req.v == "" {
-			return event.Event{}, true, rejectf(event.ReasonMissingField, req.name, "required")
+			return event.Event{}, true, parse.Rejectf(event.ReasonMissingField, req.name, "required")
 		}
 	}
 	t := etlTransfer{
@@ -194,7 +195,7 @@ func (p etlJSONParser) parse(line []byte) (event.Event, bool, error) {
 	}
 	li, err := strconv.ParseInt(j.LogIndex.String(), 10, 64)
 	if err != nil {
-		return event.Event{}, true, rejectf(event.ReasonBadValue, "log_index", "not an integer: %q", j.LogIndex.String())
+		return event.Event{}, true, parse.Rejectf(event.ReasonBadValue, "log_index", "not an integer: %q", j.LogIndex.String())
 	}
 	t.logIndex = li
 	if t.block, err = parseUint("block_number", []byte(j.BlockNumber)); err != nil {
@@ -213,13 +214,13 @@ func (p etlJSONParser) parse(line []byte) (event.Event, bool, error) {
 func jsonReject(err error) *event.Reject {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return rejectf(event.ReasonBadType, te.Field, "JSON %s where %s is required", te.Value, te.Type)
+		return parse.Rejectf(event.ReasonBadType, te.Field, "JSON %s where %s is required", te.Value, te.Type)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return rejectf(event.ReasonBadJSON, "", "%v", err)
+		return parse.Rejectf(event.ReasonBadJSON, "", "%v", err)
 	}
 	// A value of the right JSON type that does not fit, such as a string that is not
 	// a number where a number is read.
-	return rejectf(event.ReasonBadType, "", "%v", err)
+	return parse.Rejectf(event.ReasonBadType, "", "%v", err)
 }

@@ -9,21 +9,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
-
-// rejectf builds a Reject. Detail never holds the whole input.
-func rejectf(reason event.Reason, field, format string, args ...any) *event.Reject {
-	return &event.Reject{Reason: reason, Field: field, Detail: fmt.Sprintf(format, args...)}
-}
-
-// detailValue quotes a field value for a reject's detail, cut to a sane length.
-func detailValue(b []byte) string {
-	const max = 64
-	if len(b) > max {
-		return strconv.Quote(string(b[:max])) + "..."
-	}
-	return strconv.Quote(string(b))
-}
 
 // splitCSV splits one CSV row into dst (reused). Unquoted fields are sub-slices of
 // line; quoted fields ("a,b", with "" for a quote) are supported within one line.
@@ -114,14 +101,14 @@ func isNumber(b []byte) bool {
 func parseDecimal(field string, b []byte) (decimal.Decimal, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
-		return decimal.Decimal{}, rejectf(event.ReasonMissingField, field, "empty")
+		return decimal.Decimal{}, parse.Rejectf(event.ReasonMissingField, field, "empty")
 	}
 	if !isNumber(b) {
-		return decimal.Decimal{}, rejectf(event.ReasonBadNumber, field, "not a decimal: %s", detailValue(b))
+		return decimal.Decimal{}, parse.Rejectf(event.ReasonBadNumber, field, "not a decimal: %s", parse.Quote(string(b)))
 	}
 	d, err := decimal.NewFromString(string(b))
 	if err != nil {
-		return decimal.Decimal{}, rejectf(event.ReasonBadNumber, field, "%v", err)
+		return decimal.Decimal{}, parse.Rejectf(event.ReasonBadNumber, field, "%v", err)
 	}
 	return d, nil
 }
@@ -130,14 +117,14 @@ func parseDecimal(field string, b []byte) (decimal.Decimal, error) {
 func parseUint(field string, b []byte) (uint64, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
-		return 0, rejectf(event.ReasonMissingField, field, "empty")
+		return 0, parse.Rejectf(event.ReasonMissingField, field, "empty")
 	}
 	if !isInt(b) {
-		return 0, rejectf(event.ReasonBadValue, field, "not a non-negative integer: %s", detailValue(b))
+		return 0, parse.Rejectf(event.ReasonBadValue, field, "not a non-negative integer: %s", parse.Quote(string(b)))
 	}
 	v, err := strconv.ParseUint(string(b), 10, 64)
 	if err != nil {
-		return 0, rejectf(event.ReasonBadValue, field, "out of range: %s", detailValue(b))
+		return 0, parse.Rejectf(event.ReasonBadValue, field, "out of range: %s", parse.Quote(string(b)))
 	}
 	return v, nil
 }
@@ -149,14 +136,14 @@ func parseUint(field string, b []byte) (uint64, error) {
 func parseEpoch(field string, b []byte) (time.Time, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
-		return time.Time{}, rejectf(event.ReasonMissingField, field, "empty")
+		return time.Time{}, parse.Rejectf(event.ReasonMissingField, field, "empty")
 	}
 	if !isInt(b) {
-		return time.Time{}, rejectf(event.ReasonBadTimestamp, field, "not an integer Unix time: %s", detailValue(b))
+		return time.Time{}, parse.Rejectf(event.ReasonBadTimestamp, field, "not an integer Unix time: %s", parse.Quote(string(b)))
 	}
 	v, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
-		return time.Time{}, rejectf(event.ReasonBadTimestamp, field, "out of range: %s", detailValue(b))
+		return time.Time{}, parse.Rejectf(event.ReasonBadTimestamp, field, "out of range: %s", parse.Quote(string(b)))
 	}
 	return epochTime(v), nil
 }
@@ -267,7 +254,7 @@ func (r *csvRow) split(line []byte) (header bool, err error) {
 	if len(r.fields) < r.need {
 		for i, c := range r.cols {
 			if !c.optional && r.idx[i] >= len(r.fields) {
-				return false, rejectf(event.ReasonMissingField, c.name, "row has %d columns, want at least %d", len(r.fields), r.need)
+				return false, parse.Rejectf(event.ReasonMissingField, c.name, "row has %d columns, want at least %d", len(r.fields), r.need)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,27 +10,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/ingest/hyperliquid/userfills"
+	"github.com/coattailcapital/coattail/ingest/parse"
 )
-
-// hlFill is one element of a Hyperliquid userFills (or userFillsByTime) response.
-// Only the fields the fill event needs are read.
-type hlFill struct {
-	ClosedPnl     *string     `json:"closedPnl"`
-	Coin          string      `json:"coin"`
-	Dir           string      `json:"dir"`
-	Fee           *string     `json:"fee"`
-	Hash          string      `json:"hash"`
-	Oid           json.Number `json:"oid"`
-	Px            string      `json:"px"`
-	Side          string      `json:"side"`
-	StartPosition *string     `json:"startPosition"`
-	Sz            string      `json:"sz"`
-	Time          json.Number `json:"time"`
-	Tid           json.Number `json:"tid"`
-}
 
 // fillsSource reads a whole userFills file on the first call (the API returns at most
 // a few thousand fills a call) and emits the fills in ascending time.
@@ -164,15 +148,7 @@ func (s *fillsSource) finish(out []sortedRecord, n int64, err error) {
 			s.readErr = fmt.Errorf("read fills: %w", err)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b sortedRecord) int {
-		switch {
-		case a.ms < b.ms:
-			return -1
-		case a.ms > b.ms:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b sortedRecord) int { return cmp.Compare(a.ms, b.ms) })
 	s.recs = make([]Record, len(out))
 	for i := range out {
 		s.recs[i] = out[i].rec
@@ -182,91 +158,25 @@ func (s *fillsSource) finish(out []sortedRecord, n int64, err error) {
 // badJSON is the record that ends a broken fills file. It sorts last: it stands for
 // the part of the file that could not be read.
 func badJSON(n int64, detail string) sortedRecord {
-	return sortedRecord{ms: 1<<63 - 1, rec: Record{Line: n, Err: rejectf(event.ReasonBadJSON, "", "%s", detail)}}
+	return sortedRecord{ms: 1<<63 - 1, rec: Record{Line: n, Err: parse.Rejectf(event.ReasonBadJSON, "", "%s", detail)}}
 }
 
-// fill maps the n-th fill of the file.
+// fill maps the n-th fill of the file (package userfills, shared with the live
+// source). Without a wallet every fill that decodes is rejected for the lack of one.
 func (s *fillsSource) fill(n int64, raw json.RawMessage) sortedRecord {
-	var f hlFill
-	sr := sortedRecord{ms: -1 << 63, rec: Record{Line: n}}
-	err := json.Unmarshal(raw, &f)
-	// On a type error the other fields are still decoded, so the record keeps its
-	// place in time.
-	if ms, terr := f.Time.Int64(); terr == nil {
-		sr.ms = ms
-	}
-	if err != nil {
-		sr.rec.Err, sr.rec.Raw = jsonReject(err), rawCopy(raw)
-		return sr
-	}
-	ev, err := s.event(&f)
-	if err != nil {
-		sr.rec.Err, sr.rec.Raw = err, rawCopy(raw)
-		return sr
-	}
-	sr.rec.Event = ev
-	return sr
-}
-
-// event maps a fill and validates it.
-func (s *fillsSource) event(f *hlFill) (event.Event, error) {
-	if s.wallet == "" {
-		return event.Event{}, rejectf(event.ReasonMissingField, "wallet",
-			"the file name names no 0x address; set the wallet explicitly")
-	}
-	for _, req := range [...]struct{ name, v string }{
-		{"coin", f.Coin}, {"px", f.Px}, {"sz", f.Sz}, {"side", f.Side}, {"time", f.Time.String()},
-	} {
-		if req.v == "" {
-			return event.Event{}, rejectf(event.ReasonMissingField, req.name, "required")
+	f, ms, rej := userfills.Decode(raw)
+	sr := sortedRecord{ms: ms, rec: Record{Line: n}}
+	if rej == nil {
+		if s.wallet == "" {
+			rej = parse.Rejectf(event.ReasonMissingField, "wallet",
+				"the file name names no 0x address; set the wallet explicitly")
+		} else {
+			sr.rec.Event, rej = f.Event(s.wallet, s.rules)
 		}
 	}
-	ev := event.Event{Kind: event.KindFill, Src: "hyperliquid", Wallet: s.wallet, Coin: f.Coin, Dir: f.Dir}
-	var err error
-	if ev.TS, err = parseEpoch("time", []byte(f.Time)); err != nil {
-		return event.Event{}, err
+	if rej != nil {
+		sr.rec.Event = event.Event{}
+		sr.rec.Err, sr.rec.Raw = rej, rawCopy(raw)
 	}
-	switch f.Side {
-	case "B":
-		ev.Side = event.Buy
-	case "A":
-		ev.Side = event.Sell
-	default:
-		return event.Event{}, rejectf(event.ReasonBadSide, "side", "%q is neither B nor A", f.Side)
-	}
-	if ev.Px, err = parseDecimal("px", []byte(f.Px)); err != nil {
-		return event.Event{}, err
-	}
-	if ev.Sz, err = parseDecimal("sz", []byte(f.Sz)); err != nil {
-		return event.Event{}, err
-	}
-	if ev.StartPosition, err = nullDecimal("startPosition", f.StartPosition); err != nil {
-		return event.Event{}, err
-	}
-	if ev.ClosedPnl, err = nullDecimal("closedPnl", f.ClosedPnl); err != nil {
-		return event.Event{}, err
-	}
-	if ev.Fee, err = nullDecimal("fee", f.Fee); err != nil {
-		return event.Event{}, err
-	}
-	// Old fills carry no tid. Their id stays empty, so that their identity is the
-	// hash of the whole event (docs/EVENTS.md); oid would not do, since one order fills
-	// in several parts.
-	ev.ID = f.Tid.String()
-	if err := ev.Validate(s.rules); err != nil {
-		return event.Event{}, err
-	}
-	return ev, nil
-}
-
-// nullDecimal parses an optional decimal string.
-func nullDecimal(field string, s *string) (decimal.NullDecimal, error) {
-	if s == nil {
-		return decimal.NullDecimal{}, nil
-	}
-	d, err := parseDecimal(field, []byte(*s))
-	if err != nil {
-		return decimal.NullDecimal{}, err
-	}
-	return decimal.NullDecimal{Decimal: d, Valid: true}, nil
+	return sr
 }

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/internal/testenv"
 )
 
 // sharedData returns the path of a file in the shared real-data directory (beside the
@@ -166,9 +166,8 @@ func TestRealBlockTimeEstimate(t *testing.T) {
 	}
 }
 
-// cassetteFills extracts the userFills response body and the requested wallet from a
-// VCR cassette. The body is a YAML single-quoted scalar: lines fold into one with a
-// space, and ” stands for a quote.
+// cassetteFills extracts the userFills response body and the requested wallet (the
+// first address of the recorded request) from a VCR cassette.
 func cassetteFills(t *testing.T, path string) (body []byte, wallet string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -176,38 +175,13 @@ func cassetteFills(t *testing.T, path string) (body []byte, wallet string) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	wallet = addressIn(s[:strings.Index(s, "response:")])
-	const marker = "string: '"
-	i := strings.Index(s, marker)
-	if i < 0 || wallet == "" {
-		t.Fatalf("%s: no response body or wallet", path)
+	if r := strings.Index(s, "response:"); r >= 0 {
+		wallet = addressIn(s[:r])
 	}
-	var out strings.Builder
-	sc := bufio.NewScanner(strings.NewReader(s[i+len(marker):]))
-	sc.Buffer(nil, len(s))
-	firstLine := true
-	for sc.Scan() {
-		line := sc.Text()
-		if !firstLine {
-			line = strings.TrimLeft(line, " ")
-			out.WriteByte(' ')
-		}
-		firstLine = false
-		for j := 0; j < len(line); j++ {
-			if line[j] != '\'' {
-				out.WriteByte(line[j])
-				continue
-			}
-			if j+1 < len(line) && line[j+1] == '\'' {
-				out.WriteByte('\'')
-				j++
-				continue
-			}
-			return []byte(out.String()), wallet // the closing quote
-		}
+	if wallet == "" {
+		t.Fatalf("%s: no wallet in the request", path)
 	}
-	t.Fatalf("%s: unterminated body", path)
-	return nil, ""
+	return []byte(testenv.CassetteBody(t, path)), wallet
 }
 
 func TestRealHyperliquidUserFills(t *testing.T) {

@@ -4,7 +4,8 @@
 // to a Handler that decides what to send, when to read the client's messages (a
 // subscription), when to ping and when to drop the connection mid-stream. Requests
 // that are not websocket upgrades go to an optional plain HTTP handler, so one server
-// can also fake an exchange's REST API.
+// can also fake an exchange's REST API. Start runs the source under test against a
+// Collector, the recording pipeline shared by the adapters' tests.
 package wstest
 
 import (
