@@ -49,6 +49,8 @@ func commands() []command {
 		{"ingest", "run a source into the streams (for now: the demo market)", cmdIngest},
 		{"bench", "measure replay throughput beside the raw Redis and Postgres rates; write docs/BENCHMARKS.md", cmdBench},
 		{"api", "serve HTTP: /healthz, /readyz, /metrics, the JSON API and the dashboard", cmdAPI},
+		{"labels", "address labels: import a label CSV, show an address's labels, count them", cmdLabels},
+		{"dlq", "dead letters: list, show, stats, replay (under the current rules), purge", cmdDLQ},
 	}
 }
 
