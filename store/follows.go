@@ -139,3 +139,16 @@ func (s *Store) Followers(ctx context.Context, wallet string) ([]Follower, error
 	}
 	return out, nil
 }
+
+// FollowedWallets returns every wallet someone follows, on any platform, in address order.
+func (s *Store) FollowedWallets(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT wallet FROM follows ORDER BY wallet`)
+	if err != nil {
+		return nil, fmt.Errorf("followed wallets: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("followed wallets: %w", err)
+	}
+	return out, nil
+}

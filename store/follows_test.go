@@ -193,3 +193,20 @@ func TestFollowRejectsUnnormalisedWallet(t *testing.T) {
 		t.Fatalf("FollowCount = %d, %v; want 0", n, err)
 	}
 }
+
+func TestFollowedWalletsIsDistinctAcrossUsersAndPlatforms(t *testing.T) {
+	st := testenv.Store(t)
+	ctx := context.Background()
+	a, b := "0x00000000000000000000000000000000000000aa", "0x00000000000000000000000000000000000000bb"
+	for _, f := range []struct{ platform, user, wallet string }{
+		{"telegram", "1", b}, {"telegram", "2", b}, {"discord", "1", a},
+	} {
+		if _, err := st.Follow(ctx, f.platform, f.user, f.wallet, "", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := st.FollowedWallets(ctx)
+	if err != nil || len(got) != 2 || got[0] != a || got[1] != b {
+		t.Fatalf("FollowedWallets = %v (err %v), want [%s %s]", got, err, a, b)
+	}
+}

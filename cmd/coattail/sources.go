@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest"
@@ -12,6 +13,7 @@ import (
 	"github.com/coattailcapital/coattail/ingest/coinbase"
 	"github.com/coattailcapital/coattail/ingest/hyperliquid"
 	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"golang.org/x/sync/errgroup"
 )
@@ -111,6 +113,35 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 		}
 		src := live[n]
 		g.Go(func() error { return pipeline.RunSource(ctx, src, in, event.Rules{}) })
+		if t, ok := src.(pipeline.Tracker); ok {
+			top := 20
+			if v := getenv("COATTAIL_HYPERLIQUID_TRACK_TOP"); v != "" {
+				if _, err := fmt.Sscanf(v, "%d", &top); err != nil || top < 0 {
+					return fmt.Errorf("%w: COATTAIL_HYPERLIQUID_TRACK_TOP %q: want a non-negative integer", errUsage, v)
+				}
+			}
+			list := func(ctx context.Context) ([]string, error) { return walletsToTrack(ctx, d.st, top) }
+			g.Go(func() error { return pipeline.TrackWallets(ctx, t, list, 30*time.Second, d.log) })
+		}
 	}
 	return nil
+}
+
+// walletsToTrack is what a wallet-level source watches: every followed wallet and the
+// leaderboard's top.
+func walletsToTrack(ctx context.Context, st *store.Store, top int) ([]string, error) {
+	ws, err := st.FollowedWallets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if top > 0 {
+		rows, err := st.Leaderboard(ctx, store.LeaderboardQuery{Limit: top})
+		if err != nil {
+			return ws, err
+		}
+		for _, r := range rows {
+			ws = append(ws, r.Wallet)
+		}
+	}
+	return ws, nil
 }
