@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/crypto/sha3"
+	"github.com/coattailcapital/coattail/eip55"
 )
 
 // Address errors, matched with errors.Is.
@@ -42,7 +42,7 @@ func ParseAddress(s string) (string, error) {
 		buf[i] = c
 	}
 	lower := string(buf[:])
-	if hasLower && hasUpper && checksum(buf) != s {
+	if hasLower && hasUpper && eip55.Checksum(lower) != s {
 		return "", fmt.Errorf("%s has a %w: the upper/lower case of its letters does not match, so it may be mistyped; check it and paste it again", s, ErrBadChecksum)
 	}
 	return lower, nil
@@ -54,29 +54,7 @@ func ChecksumAddress(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var buf [42]byte
-	copy(buf[:], lower)
-	return checksum(buf), nil
-}
-
-// checksum applies EIP-55 to a lowercase "0x…" address: a hex letter is upper
-// case when the matching nibble of Keccak-256(lowercase hex) is 8 or more.
-func checksum(lower [42]byte) string {
-	h := sha3.NewLegacyKeccak256()
-	h.Write(lower[2:])
-	var sum [32]byte
-	h.Sum(sum[:0])
-	out := lower
-	for i := 2; i < 42; i++ {
-		nibble := sum[(i-2)/2]
-		if (i-2)%2 == 0 {
-			nibble >>= 4
-		}
-		if out[i] >= 'a' && nibble&0xf >= 8 {
-			out[i] -= 'a' - 'A'
-		}
-	}
-	return string(out[:])
+	return eip55.Checksum(lower), nil
 }
 
 // ShortAddress abbreviates an address for tables: "0x51f6…2b39".

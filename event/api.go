@@ -23,6 +23,7 @@ const (
 	ReasonNonPositive  Reason = "non_positive"     // a price or size that must be > 0 is not (or an amount that must be >= 0 is negative)
 	ReasonBadSide      Reason = "bad_side"         // side is not buy|sell
 	ReasonBadAddress   Reason = "bad_address"      // not 0x + 40 hex
+	ReasonBadChecksum  Reason = "bad_checksum"     // a mixed-case address whose case is not its EIP-55 checksum
 	ReasonBadHash      Reason = "bad_hash"         // tx/block hash not 0x + 64 hex
 	ReasonBadSymbol    Reason = "bad_symbol"       // symbol/coin too long or with characters outside [A-Za-z0-9-_./:@]
 	ReasonBadValue     Reason = "bad_value"        // any other field-level rule (negative block, log_index < -1, decimals out of range...)

@@ -101,8 +101,19 @@ func (d *decoder) str(f fieldID) string {
 	return string(s)
 }
 
-// lower returns a string field with ASCII letters lower-cased (addresses and hashes; the
-// format check is Validate's), in one allocation.
+// addr returns an address field as given: Validate checks its EIP-55 checksum when it is
+// mixed-case, then lower-cases it.
+func (d *decoder) addr(f fieldID) string {
+	var buf [80]byte
+	s, ok := d.text(f, buf[:])
+	if !ok {
+		return ""
+	}
+	return string(s)
+}
+
+// lower returns a string field with ASCII letters lower-cased (hashes; the format check
+// is Validate's), in one allocation.
 func (d *decoder) lower(f fieldID) string {
 	var buf [80]byte
 	s, ok := d.text(f, buf[:])
@@ -328,7 +339,7 @@ func (d *decoder) event() (Event, *Reject) {
 		e.Symbol = d.str(fSymbol)
 		e.Price = d.dec(fPrice)
 	case KindFill:
-		e.Wallet = d.lower(fWallet)
+		e.Wallet = d.addr(fWallet)
 		e.Coin = d.str(fCoin)
 		e.Side = d.side()
 		e.Px = d.dec(fPx)
@@ -338,7 +349,7 @@ func (d *decoder) event() (Event, *Reject) {
 		e.ClosedPnl = d.nullDec(fClosedPnl)
 		e.Fee = d.nullDec(fFee)
 	case KindPosition:
-		e.Wallet = d.lower(fWallet)
+		e.Wallet = d.addr(fWallet)
 		e.Coin = d.str(fCoin)
 		e.Size = d.dec(fSize)
 		e.EntryPx = d.nullDec(fEntryPx)
@@ -354,21 +365,21 @@ func (d *decoder) event() (Event, *Reject) {
 			}
 			e.LogIndex = NativeLogIndex
 		}
-		e.Token = d.lower(fToken)
+		e.Token = d.addr(fToken)
 		e.Symbol = d.str(fSymbol)
-		e.From = d.lower(fFrom)
-		e.To = d.lower(fTo)
+		e.From = d.addr(fFrom)
+		e.To = d.addr(fTo)
 		d.amount(&e)
 		e.USD = d.nullDec(fUSD)
 	case KindSwap:
 		d.chain(&e)
 		d.require(fLogIndex)
-		e.Wallet = d.lower(fWallet)
+		e.Wallet = d.addr(fWallet)
 		e.Venue = d.str(fVenue)
-		e.Pool = d.lower(fPool)
-		e.TokenIn = d.lower(fTokenIn)
+		e.Pool = d.addr(fPool)
+		e.TokenIn = d.addr(fTokenIn)
 		e.AmountIn = d.dec(fAmountIn)
-		e.TokenOut = d.lower(fTokenOut)
+		e.TokenOut = d.addr(fTokenOut)
 		e.AmountOut = d.dec(fAmountOut)
 		e.SymbolIn = d.str(fSymbolIn)
 		e.SymbolOut = d.str(fSymbolOut)

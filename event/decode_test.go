@@ -546,7 +546,7 @@ func TestDecodeMaxLineBoundary(t *testing.T) {
 }
 
 func TestDecodeAddressNormalisation(t *testing.T) {
-	const mixed = "0xB7b6F3CEA3f66BF525f5D8f965F6DbF6d9B017B2" // not a valid EIP-55 checksum: still accepted
+	const mixed = "0xb7b6f3CeA3f66bF525f5d8f965F6DBf6d9B017B2" // exWal's EIP-55 checksum
 	const upper = "0XC02AAA39B223FE8D0A0E5C4F27EAD9083C756CC2"
 	tests := map[string]struct {
 		line string
@@ -560,7 +560,7 @@ func TestDecodeAddressNormalisation(t *testing.T) {
 			[]string{exWETH, exFrom, exTx},
 		},
 		"swap": {
-			set(set(set(exSwap, "pool", `"0x88E6A0c2dDD26FEEb64F039a2c41296FcB3f5640"`), "token_in", `"0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"`), "block_hash", `"0x`+strings.ToUpper(exBlkH[2:])+`"`),
+			set(set(set(exSwap, "pool", `"0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f5640"`), "token_in", `"0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"`), "block_hash", `"0x`+strings.ToUpper(exBlkH[2:])+`"`),
 			func(e Event) []string { return []string{e.Pool, e.TokenIn, e.BlockHash} },
 			[]string{exPool, exUSDC, exBlkH},
 		},
@@ -578,6 +578,48 @@ func TestDecodeAddressNormalisation(t *testing.T) {
 			lower := mustDecode(t, strings.ToLower(tc.line))
 			if lower.Key() != e.Key() {
 				t.Errorf("key differs between cases: %q vs %q", e.Key(), lower.Key())
+			}
+		})
+	}
+}
+
+// A mixed-case address must carry its EIP-55 checksum: one letter off is bad_checksum
+// on the field, while the same address in one case (lower or upper) is accepted.
+func TestDecodeAddressChecksum(t *testing.T) {
+	const (
+		wethSum = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2" // WETH's EIP-55 form
+		wethBad = "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756CC2" // its last letter upper-cased
+	)
+	tests := map[string]struct {
+		line  string
+		want  Reason
+		field string
+	}{
+		"checksummed token":    {set(exXfer, "token", `"`+wethSum+`"`), "", ""},
+		"lower token":          {set(exXfer, "token", `"`+exWETH+`"`), "", ""},
+		"upper token":          {set(exXfer, "token", `"0x`+strings.ToUpper(exWETH[2:])+`"`), "", ""},
+		"bad checksum token":   {set(exXfer, "token", `"`+wethBad+`"`), ReasonBadChecksum, "token"},
+		"bad checksum from":    {set(exXfer, "from", `"0x8032EAEDE5C55F744387CA53AAF0499ABCD783e5"`), ReasonBadChecksum, "from"},
+		"bad checksum wallet":  {set(exFill, "wallet", `"0xB7b6F3CEA3f66BF525f5D8f965F6DbF6d9B017B2"`), ReasonBadChecksum, "wallet"},
+		"bad checksum escaped": {set(exFill, "wallet", `"0xB7b6F3CEA3f66BF525f5D8f965F6DbF6d9B017B2"`), ReasonBadChecksum, "wallet"},
+		"bad checksum pool":    {set(exSwap, "pool", `"0x88E6A0c2dDD26FEEb64F039a2c41296FcB3f5640"`), ReasonBadChecksum, "pool"},
+		"mixed and too short":  {set(exSwap, "token_out", `"`+wethSum[:41]+`"`), ReasonBadAddress, "token_out"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			e, err := Decode([]byte(tc.line), testRules())
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				if e.Token != exWETH {
+					t.Fatalf("token %q, want %q", e.Token, exWETH)
+				}
+				return
+			}
+			var rej *Reject
+			if !errors.As(err, &rej) || rej.Reason != tc.want || rej.Field != tc.field {
+				t.Fatalf("got %v, want %s on %s", err, tc.want, tc.field)
 			}
 		})
 	}

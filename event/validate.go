@@ -5,6 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/coattailcapital/coattail/eip55"
 	"github.com/shopspring/decimal"
 )
 
@@ -400,10 +401,19 @@ func appendDecimalClipped(d decimal.Decimal) string {
 	return clip(appendDecimal(buf[:0], d))
 }
 
-// address lower-cases *p and checks it is 0x + 40 hex digits. A mixed-case (EIP-55)
-// address is normalised, its checksum is not verified.
+// address lower-cases *p and checks it is 0x + 40 hex digits. An address given in one
+// case (all lower or all upper) is taken as it is; a mixed-case one claims an EIP-55
+// checksum and must match it, else ReasonBadChecksum (a wrong checksum is usually a
+// mistyped address).
 func address(field string, p *string, required bool) *Reject {
-	return hexString(field, p, required, 40, ReasonBadAddress)
+	orig := *p
+	if rej := hexString(field, p, required, 40, ReasonBadAddress); rej != nil {
+		return rej
+	}
+	if orig != *p && !eip55.Valid(orig) {
+		return rejectf(ReasonBadChecksum, field, "mixed-case address %s does not match its EIP-55 checksum %s", orig, eip55.Checksum(orig))
+	}
+	return nil
 }
 
 // hash lower-cases *p and checks it is 0x + 64 hex digits; "" passes (callers check

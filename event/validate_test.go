@@ -92,6 +92,12 @@ func TestValidateRejects(t *testing.T) {
 		"NUL in symbol":         {validTransfer, func(e *Event) { e.Symbol = "W\x00" }, ReasonBadEncoding, "symbol"},
 		"symbol beyond 64":      {validTransfer, func(e *Event) { e.Symbol = strings.Repeat("W", 65) }, ReasonBadSymbol, "symbol"},
 		"src with upper and sp": {validTransfer, func(e *Event) { e.Src = "Eth Mainnet" }, ReasonBadValue, "src"},
+		"bad checksum wallet":   {validFill, func(e *Event) { e.Wallet = "0xB7b6F3CEA3f66BF525f5D8f965F6DbF6d9B017B2" }, ReasonBadChecksum, "wallet"},
+		"good checksum wallet":  {validFill, func(e *Event) { e.Wallet = "0xb7b6f3CeA3f66bF525f5d8f965F6DBf6d9B017B2" }, "", ""},
+		"upper-case wallet":     {validFill, func(e *Event) { e.Wallet = "0xB7B6F3CEA3F66BF525F5D8F965F6DBF6D9B017B2" }, "", ""},
+		"bad checksum to":       {validTransfer, func(e *Event) { e.To = "0xB4e16d0168e52d35CaCD2c6185b44281Ec28C9Dd" }, ReasonBadChecksum, "to"},
+		"bad checksum token_in": {validSwap, func(e *Event) { e.TokenIn = "0xa0B86991c6218b36c1d19D4a2e9Eb0cE3606eB48" }, ReasonBadChecksum, "token_in"},
+		"short mixed address":   {validSwap, func(e *Event) { e.Pool = "0x88e6A0c2dDD26FEEb64F039a2c41296FcB3f564" }, ReasonBadAddress, "pool"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

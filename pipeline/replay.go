@@ -11,6 +11,7 @@ import (
 
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest/replay"
+	"github.com/coattailcapital/coattail/quality"
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/redis/go-redis/v9"
@@ -25,8 +26,19 @@ type ReplayConfig struct {
 	// Speed paces events by event time: 2 replays twice as fast as they happened.
 	// Zero means as fast as possible (--max).
 	Speed float64
-	// Rules are the quality rules for input. Defaults to event.Rules{} (now + 5 min).
+	// Rules are the codec's quality rules for input. Defaults to event.Rules{} (now + 5 min).
 	Rules event.Rules
+	// Strict puts replayed input through the live data-quality gate (docs/EVENTS.md,
+	// Quality rules: duplicates, price deviation, zero-value and self transfers,
+	// decimals consistency) as well as the codec's rules. Off by default: recorded
+	// history is taken as it was recorded (a big move is real, a repeated line is
+	// absorbed by idempotency), and only malformed input is dead-lettered.
+	Strict bool
+	// Quality configures the gate when Strict, with the live defaults, except that
+	// AllowedLateness 0 means quality.Off here: files need not be in time order. The
+	// gate is the run's own, so a duplicate is one within this run, and a rerun judges
+	// every line as the first run did.
+	Quality quality.Config
 	// Format forces the input format ("" detects it per file).
 	Format string
 	// Wallet names the wallet of Hyperliquid userFills files that do not name one.
@@ -84,11 +96,26 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 		}
 		readers = append(readers, r)
 	}
+	var gate *quality.Gate
+	if cfg.Strict {
+		qc := cfg.Quality
+		if qc.AllowedLateness == 0 {
+			qc.AllowedLateness = quality.Off
+		}
+		g, err := quality.NewGate(qc)
+		if err != nil {
+			return Summary{}, fmt.Errorf("replay: %w", err)
+		}
+		gate = g
+	}
 	prod, err := stream.NewProducer(rdb, scfg)
 	if err != nil {
 		return Summary{}, err
 	}
 	in := NewIngress(prod, rdb, st, cfg.Metrics, "replay")
+	if gate != nil {
+		in.SetGate(gate)
+	}
 	sum := Summary{Files: len(cfg.Files), ByReason: map[string]int64{}}
 	start := time.Now()
 
@@ -166,7 +193,7 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 						}
 					}
 				}
-				if err := in.Add(gctx, &ev); err != nil {
+				if err := in.AddFrom(gctx, &ev, rec.Source, rec.Line); err != nil {
 					return err
 				}
 				if cfg.Progress != nil && time.Since(lastProgress) >= cfg.ProgressEvery {

@@ -21,6 +21,8 @@ import (
 
 // TestReplayBadInput: every bad-input class is dead-lettered with its reason, counted in
 // the summary and stored; the good lines around them are applied and the run succeeds.
+// With --strict, a good line given again in the same run is dead-lettered as a
+// duplicate.
 func TestReplayBadInput(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
@@ -31,10 +33,20 @@ func TestReplayBadInput(t *testing.T) {
 	var lines []string
 	wantReason := map[string]int64{}
 	wantSource := map[string]string{} // file:line -> reason
+	seen := map[string]bool{}         // good lines: a repeat is a duplicate
+	good := func(path string, n int, line string) {
+		line = strings.TrimSuffix(line, "\r")
+		if seen[line] {
+			wantReason["duplicate"]++
+			wantSource[path+":"+strconv.Itoa(n)] = "duplicate"
+		}
+		seen[line] = true
+	}
 	goodA := []string{testenv.GoodTransfer, testenv.GoodSwap, testenv.GoodTrade, testenv.GoodFill, testenv.GoodPosition, testenv.GoodPrice}
 	pathA := filepath.Join(dir, "mixed.ndjson")
 	for i, b := range bad {
 		lines = append(lines, goodA[i%len(goodA)])
+		good(pathA, len(lines), lines[len(lines)-1])
 		lines = append(lines, b.line)
 		wantReason[b.reason]++
 		wantSource[pathA+":"+strconv.Itoa(len(lines))] = b.reason
@@ -51,12 +63,15 @@ func TestReplayBadInput(t *testing.T) {
 	lastGood := `{"kind":"fill","src":"hyperliquid","ts":"2025-03-01T00:00:00Z","wallet":"0x1111111111111111111111111111111111111111","coin":"ETH","side":"buy","px":"2000","sz":"1.5","fee":"0.5","id":"last-line"}`
 	pathB := filepath.Join(dir, "last-line.ndjson")
 	testenv.WriteLines(t, pathB, []string{testenv.GoodPrice, lastGood}, true)
+	good(pathB, 1, testenv.GoodPrice)
+	good(pathB, 2, lastGood)
 	// File C: a several-megabyte last line without a newline.
 	pathC := filepath.Join(dir, "long-last-line.ndjson")
 	// (Its first 4 KiB differ from file A's long line: a dead letter is keyed by its
 	// reason and the stored, clipped input.)
 	longLast := `{"kind":"price","src":"hyperliquid","ts":"2025-02-04T09:34:27Z","symbol":"` + strings.Repeat("Z", 5<<20) + `"}`
 	testenv.WriteLines(t, pathC, []string{testenv.GoodTrade, longLast}, true)
+	good(pathC, 1, testenv.GoodTrade)
 	wantReason["line_too_long"]++
 	wantSource[pathC+":2"] = "line_too_long"
 	// File D: CRLF line ends.
@@ -64,10 +79,15 @@ func TestReplayBadInput(t *testing.T) {
 		`0x2222222222222222222222222222222222222222`).Replace(lastGood)
 	pathD := filepath.Join(dir, "crlf.ndjson")
 	testenv.WriteLines(t, pathD, []string{testenv.GoodTrade + "\r", crlfFill + "\r"}, false)
+	good(pathD, 1, testenv.GoodTrade+"\r")
+	good(pathD, 2, crlfFill+"\r")
+	if wantReason["duplicate"] == 0 {
+		t.Fatal("the input has no duplicate line")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	sum, err := e.replay(ctx, []string{pathA, pathB, pathC, pathD}, nil)
+	sum, err := e.replay(ctx, []string{pathA, pathB, pathC, pathD}, func(c *pipeline.ReplayConfig) { c.Strict = true })
 	if err != nil {
 		t.Fatalf("replay with bad input failed: %v", err)
 	}
@@ -75,7 +95,7 @@ func TestReplayBadInput(t *testing.T) {
 	for _, n := range wantReason {
 		wantDead += n
 	}
-	// Distinct good events: the six of file A (repeated, same keys), the fill of B and
+	// Distinct good events: the six of file A (repeated: duplicates), the fill of B and
 	// the fill of D (C and D repeat A's trade).
 	const wantEvents = 8
 	read := int64(readA + 2 + 2 + 2)

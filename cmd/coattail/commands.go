@@ -184,6 +184,7 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	wallet := fs.String("wallet", "", "wallet of Hyperliquid userFills files that do not name one")
 	noWorkers := fs.Bool("no-workers", false, "do not run the book stage in-process (running workers commit; replay still waits)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	strict := fs.Bool("strict", false, "also apply the live data-quality gate (duplicates, price deviation, zero-value and self transfers, decimals) to the replayed input")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to this file")
 	files, err := parseInterspersed(fs, c, args)
 	if err != nil {
@@ -222,7 +223,7 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	}
 	defer d.close()
 	cfg := pipeline.ReplayConfig{Files: files, Until: untilT, Speed: *speed, Format: *format, Wallet: *wallet,
-		NoWorkers: *noWorkers, Logger: log}
+		NoWorkers: *noWorkers, Strict: *strict, Logger: log}
 	if !*quiet {
 		cfg.Progress = func(s pipeline.Summary) {
 			fmt.Fprintf(a.stderr, "replay: read %d, accepted %d, dead-lettered %d (%.0f events/s)\n",
