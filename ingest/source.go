@@ -22,3 +22,25 @@ type Source interface {
 	Name() string
 	Run(ctx context.Context, emit Emit, reject Reject) error
 }
+
+// Checkpointer is a source that can say where it stands, so that a restarted process
+// resumes there instead of at the live edge (or replaying what it already emitted).
+//
+// Checkpoint returns the source's position as an opaque JSON value, which the
+// pipeline stores (store.SaveSourceCheckpoint) and the process hands back on the next
+// start through the source's own Config (each adapter has a function that turns the
+// bytes into its Config.Resume). It may be called from any goroutine while Run runs,
+// and before Run (a position with nothing emitted).
+//
+// The guarantee a Checkpointer must keep: a checkpoint covers only events (and
+// rejected inputs) whose Emit (or Reject) call has RETURNED before Checkpoint was
+// called. An event whose Emit is still in progress — or that was decoded but not yet
+// handed over — must not be covered, or a crash between the checkpoint being saved
+// and that event reaching the streams would lose it for good. The pipeline relies on
+// this: it takes the checkpoint, then makes sure every event emitted before it is
+// flushed into the streams, and only then saves it (pipeline.RunSourceWith).
+// Covering less than that is allowed; the events emitted again after a resume are
+// duplicates that the events' keys make harmless.
+type Checkpointer interface {
+	Checkpoint() ([]byte, error)
+}

@@ -44,7 +44,9 @@ func TestTrackWalletsHandsEachWalletOverOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- pipeline.TrackWallets(ctx, tr, list, 10*time.Millisecond, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- pipeline.TrackWallets(ctx, tr, list, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
 	ok := testenv.WaitFor(ctx, func() bool { return len(tr.got()) >= 3 })
 	time.Sleep(50 * time.Millisecond) // a few more rounds: nothing may be tracked twice
 	cancel()

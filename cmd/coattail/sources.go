@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest"
 	"github.com/coattailcapital/coattail/ingest/binance"
 	"github.com/coattailcapital/coattail/ingest/coinbase"
@@ -44,10 +43,11 @@ func parseSources(s string) ([]string, error) {
 	return list, nil
 }
 
-// liveSource builds one live source from its COATTAIL_<SOURCE>_* variables. Defaults
-// reach the public endpoints; the URL variables point a source at a proxy, a
-// self-hosted gateway or a test server.
-func liveSource(name string, getenv func(string) string, log *slog.Logger) (ingest.Source, error) {
+// liveSource builds one live source from its COATTAIL_<SOURCE>_* variables, resumed
+// from pos, its checkpoint saved by the last run (nil: none). Defaults reach the
+// public endpoints; the URL variables point a source at a proxy, a self-hosted
+// gateway or a test server.
+func liveSource(name string, getenv func(string) string, log *slog.Logger, pos []byte) (ingest.Source, error) {
 	list := func(key, def string) []string { return splitCSV(env(getenv, key, def)) }
 	var (
 		src ingest.Source
@@ -55,27 +55,39 @@ func liveSource(name string, getenv func(string) string, log *slog.Logger) (inge
 	)
 	switch name {
 	case "binance":
-		src, err = binance.New(binance.Config{
+		cfg := binance.Config{
 			BaseURL: env(getenv, "BINANCE_WS_URL", ""),
 			RESTURL: env(getenv, "BINANCE_REST_URL", ""),
 			Symbols: list("BINANCE_SYMBOLS", "BTC-USDT,ETH-USDT,SOL-USDT"),
 			Stream:  env(getenv, "BINANCE_STREAM", ""),
 			Logger:  log.With("source", name),
-		})
+		}
+		if cfg, err = resume(name, cfg, pos, binance.Config.WithCheckpoint); err != nil {
+			return nil, err
+		}
+		src, err = binance.New(cfg)
 	case "coinbase":
-		src, err = coinbase.New(coinbase.Config{
+		cfg := coinbase.Config{
 			URL:        env(getenv, "COINBASE_WS_URL", ""),
 			ProductIDs: list("COINBASE_PRODUCTS", "BTC-USD,ETH-USD"),
 			Logger:     log.With("source", name),
-		})
+		}
+		if cfg, err = resume(name, cfg, pos, coinbase.Config.WithCheckpoint); err != nil {
+			return nil, err
+		}
+		src, err = coinbase.New(cfg)
 	case "hyperliquid":
-		src, err = hyperliquid.New(hyperliquid.Config{
+		cfg := hyperliquid.Config{
 			WSURL:   env(getenv, "HYPERLIQUID_WS_URL", ""),
 			InfoURL: env(getenv, "HYPERLIQUID_INFO_URL", ""),
 			Coins:   list("HYPERLIQUID_COINS", "BTC,ETH,SOL"),
 			Wallets: list("HYPERLIQUID_WALLETS", ""),
 			Logger:  log.With("source", name),
-		})
+		}
+		if cfg, err = resume(name, cfg, pos, hyperliquid.Config.WithCheckpoint); err != nil {
+			return nil, err
+		}
+		src, err = hyperliquid.New(cfg)
 	default:
 		return nil, fmt.Errorf("%w: %q is not a live source", errUsage, name)
 	}
@@ -85,8 +97,24 @@ func liveSource(name string, getenv func(string) string, log *slog.Logger) (inge
 	return src, nil
 }
 
+// resume applies a source's stored checkpoint to its configuration with the
+// adapter's WithCheckpoint. A checkpoint the adapter cannot read stops the start
+// rather than silently starting at the live edge, which would skip what happened
+// while the process was down.
+func resume[C any](name string, cfg C, pos []byte, with func(C, []byte) (C, error)) (C, error) {
+	out, err := with(cfg, pos)
+	if err != nil {
+		return cfg, fmt.Errorf("source %s: stored checkpoint %s: %w (deleting its row, DELETE FROM source_checkpoints WHERE source = '%s', starts it at the live edge)",
+			name, pos, err, name)
+	}
+	return out, nil
+}
+
 // startSources starts every named source into the streams on g: the demo market
 // (with its own settings) and the live ones, each with its own producer and ingress.
+// A live source resumes from the checkpoint its last run saved in Postgres
+// (source_checkpoints) and saves its own as it goes, each only once the events it
+// covers are in the streams (pipeline.RunSourceWith).
 func startSources(ctx context.Context, g *errgroup.Group, names []string, d *deps, m *pipeline.Metrics,
 	getenv func(string) string, dm func(*pipeline.Ingress) *pipeline.Demo) error {
 	live := map[string]ingest.Source{}
@@ -94,7 +122,14 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 		if n == "demo" {
 			continue
 		}
-		src, err := liveSource(n, getenv, d.log)
+		pos, ok, err := d.st.LoadSourceCheckpoint(ctx, n)
+		if err != nil {
+			return err
+		}
+		if ok {
+			d.log.Info("source resumes from its checkpoint", "source", n, "checkpoint", string(pos))
+		}
+		src, err := liveSource(n, getenv, d.log, pos)
 		if err != nil {
 			return err
 		}
@@ -112,7 +147,14 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 			continue
 		}
 		src := live[n]
-		g.Go(func() error { return pipeline.RunSource(ctx, src, in, event.Rules{}) })
+		cfg := pipeline.SourceConfig{
+			// Saved under the name it is loaded by above, whatever src.Name() says.
+			Save: func(ctx context.Context, _ string, pos []byte) error {
+				return d.st.SaveSourceCheckpoint(ctx, n, pos)
+			},
+			Logger: d.log,
+		}
+		g.Go(func() error { return pipeline.RunSourceWith(ctx, src, in, cfg) })
 		if t, ok := src.(pipeline.Tracker); ok {
 			top := 20
 			if v := getenv("COATTAIL_HYPERLIQUID_TRACK_TOP"); v != "" {

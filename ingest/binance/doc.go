@@ -15,7 +15,8 @@
 // reconnects with exponential backoff and full jitter.
 //
 // No gap, no duplicate: ids are consecutive per symbol. The source remembers the last
-// id emitted per symbol (LastIDs, to checkpoint; Config.Resume to start from one). A
+// id emitted per symbol (LastIDs; Checkpoint as JSON, read back by
+// Config.WithCheckpoint into Config.Resume to start from one). A
 // trade at or below it is skipped as a duplicate. A trade beyond the next id — the
 // first trade of a symbol after a reconnect, or a jump mid-stream — first triggers a
 // backfill from the REST API (/api/v3/aggTrades, or /api/v3/historicalTrades for the

@@ -35,7 +35,8 @@
 // out of id order. Trades of one frame are emitted oldest first. A gap longer than 100
 // trades of a product cannot be closed: Coinbase has no public backfill by trade id.
 // The first snapshot after start is emitted too (trades from just before the start),
-// unless Config.Resume says they were emitted already.
+// unless Config.Resume says they were emitted already (Checkpoint saves it as JSON,
+// Config.WithCheckpoint reads it back).
 //
 // Bad input never stops the source: a frame that does not parse is dead-lettered whole;
 // a bad trade is dead-lettered alone (its raw JSON object) with its reason, and the

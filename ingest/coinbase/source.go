@@ -399,21 +399,27 @@ func (r *runner) handleTrade(ctx context.Context, t *pending) error {
 		r.counter.stale.Add(1)
 		return nil
 	}
-	t.p.max.Store(t.p.seen.max)
-	if t.rej != nil {
-		return r.deadLetter(ctx, t.rej, t.raw)
-	}
-	if err := t.ev.Validate(r.rules); err != nil {
-		rej, ok := err.(*event.Reject)
-		if !ok {
-			rej = parse.Rejectf(event.ReasonBadValue, "", "%v", err)
+	rej := t.rej
+	if rej == nil {
+		if err := t.ev.Validate(r.rules); err != nil {
+			var ok bool
+			if rej, ok = err.(*event.Reject); !ok {
+				rej = parse.Rejectf(event.ReasonBadValue, "", "%v", err)
+			}
 		}
-		return r.deadLetter(ctx, rej, t.raw)
 	}
-	if err := r.emit(ctx, t.ev); err != nil {
-		return &stopError{fmt.Errorf("coinbase: emit: %w", err)}
+	if rej != nil {
+		if err := r.deadLetter(ctx, rej, t.raw); err != nil {
+			return err
+		}
+	} else {
+		if err := r.emit(ctx, t.ev); err != nil {
+			return &stopError{fmt.Errorf("coinbase: emit: %w", err)}
+		}
+		r.counter.events.Add(1)
 	}
-	r.counter.events.Add(1)
+	// The position moves only once the trade was handed over (ingest.Checkpointer).
+	t.p.max.Store(t.p.seen.max)
 	return nil
 }
 

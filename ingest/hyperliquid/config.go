@@ -51,6 +51,12 @@ type Config struct {
 	// backfilled (they are taken to be known from an earlier run); call Track to
 	// backfill a wallet's fills. Defaults to none.
 	Wallets []string
+	// Resume holds, per coin, the websocket trades delivered before a restart (as
+	// returned in Source.Checkpoint; see Config.WithCheckpoint): trades of that coin
+	// older than its cursor's time, or of that millisecond with a listed id, are
+	// taken as delivered and dropped, so the recent trades a new subscription starts
+	// with are not emitted again. Defaults to none.
+	Resume map[string]TradeCursor
 
 	// PollInterval is how often every tracked wallet's clearinghouseState is polled.
 	// Each poll weighs 2, so at the default 1200 weight a minute and 30 s, about 300

@@ -20,7 +20,11 @@
 //     (buyer = seller) is dead-lettered: its two halves would share one key.
 //     Trades are deduplicated by (coin, tid) across reconnects within a window of
 //     Config.DedupeSize trades (a new subscription may start with recent trades the
-//     previous connection already delivered).
+//     previous connection already delivered). Across restarts, Checkpoint saves a
+//     cursor per coin (the time of the last trade delivered and the ids of that
+//     millisecond; see TradeCursor) and Config.WithCheckpoint reads it back into
+//     Config.Resume, so the recent trades a restarted source's subscriptions start
+//     with are dropped too.
 //   - allMids: {"channel":"allMids","data":{"mids":{coin: px}}}: one price event a
 //     coin of Config.MidCoins (default: the trade coins; AllCoins: every coin), in
 //     coin order. The message has no time, so ts is the receive time read from the

@@ -62,6 +62,8 @@ type wsDecoder struct {
 	// badMids are the coins whose symbol was rejected on this connection: they would
 	// otherwise be dead-lettered with every allMids message.
 	badMids map[string]struct{}
+	// resume is Config.Resume: per coin, the trades delivered before a restart.
+	resume map[string]TradeCursor
 }
 
 func newWSDecoder(rules event.Rules, dedupeSize int, midCoins []string) *wsDecoder {
@@ -139,11 +141,15 @@ func (d *wsDecoder) trade(raw []byte, out []item) []item {
 	if t.Coin != "" && !d.seen.add(tradeKey{coin: t.Coin, tid: tid}) {
 		return out
 	}
+	// A trade the checkpoint resumed from covers was delivered before the restart.
+	if c, ok := d.resume[t.Coin]; ok && c.covers(t.Time, tid) {
+		return out
+	}
 	buy, sell, rej := tradeFills(&t, tid, d.rules)
 	if rej != nil {
 		return append(out, rejected(rej, raw))
 	}
-	return append(out, item{ev: buy}, item{ev: sell})
+	return append(out, item{ev: buy}, item{ev: sell, tradeEnd: true, tid: tid})
 }
 
 // tradeFills maps a public trade to the fills of its two wallets: the buyer's buy

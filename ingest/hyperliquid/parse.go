@@ -17,6 +17,10 @@ type item struct {
 	ev  event.Event // valid when rej == nil
 	rej *event.Reject
 	raw []byte // the offending input when rej != nil (at most maxRaw bytes)
+	// tradeEnd marks the last event of a websocket trade (its sell fill), whose
+	// emit delivers the trade: the source's trade cursor then moves to tid.
+	tradeEnd bool
+	tid      uint64
 }
 
 func rejected(rej *event.Reject, raw []byte) item {

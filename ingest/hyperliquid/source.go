@@ -33,6 +33,8 @@ type Source struct {
 	subs  [][]byte // subscription messages, sent on every connection
 	book  *positionBook
 	ws    *wsDecoder
+	// cursors is where the websocket trades stand, for Checkpoint.
+	cursors *cursors
 
 	running atomic.Bool
 
@@ -60,7 +62,9 @@ func New(cfg Config) (*Source, error) {
 		ws:      newWSDecoder(rules, cfg.DedupeSize, cfg.MidCoins),
 		tracked: map[string]struct{}{},
 		wake:    make(chan struct{}, 1),
+		cursors: newCursors(cfg.Resume),
 	}
+	s.ws.resume = cfg.Resume
 	for _, coin := range cfg.Coins {
 		s.subs = append(s.subs, subscribeMsg(subscription{Type: "trades", Coin: coin}))
 	}
@@ -146,7 +150,7 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject
 		return ErrRunning
 	}
 	defer s.running.Store(false)
-	out := &sink{emit: emit, reject: reject}
+	out := &sink{emit: emit, reject: reject, cursors: s.cursors}
 	g, gctx := errgroup.WithContext(ctx)
 	if len(s.subs) > 0 {
 		g.Go(func() error { return s.runWS(gctx, out) })
@@ -187,9 +191,10 @@ func (s *Source) midsSnapshot(ctx context.Context, out *sink) error {
 
 // sink serialises what the goroutines of a Run hand to the pipeline.
 type sink struct {
-	mu     sync.Mutex
-	emit   ingest.Emit
-	reject ingest.Reject
+	mu      sync.Mutex
+	emit    ingest.Emit
+	reject  ingest.Reject
+	cursors *cursors // advanced once a trade's last event is emitted
 }
 
 // put emits the events and rejects the rejections of items, in order. items must
@@ -214,6 +219,9 @@ func (k *sink) put(ctx context.Context, items []item) error {
 		}
 		if err := k.emit(ctx, &it.ev); err != nil {
 			return &pipelineError{fmt.Errorf("hyperliquid: emit %s: %w", it.ev.Kind, err)}
+		}
+		if it.tradeEnd && k.cursors != nil {
+			k.cursors.advance(it.ev.Coin, it.ev.TS.UnixMilli(), it.tid)
 		}
 	}
 	return nil
