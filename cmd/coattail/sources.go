@@ -4,21 +4,26 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"strings"
 	"time"
 
 	"github.com/coattailcapital/coattail/ingest"
 	"github.com/coattailcapital/coattail/ingest/binance"
 	"github.com/coattailcapital/coattail/ingest/coinbase"
+	"github.com/coattailcapital/coattail/ingest/evm"
 	"github.com/coattailcapital/coattail/ingest/hyperliquid"
 	"github.com/coattailcapital/coattail/pipeline"
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
+	"github.com/ethereum/go-ethereum/common"
 	"golang.org/x/sync/errgroup"
 )
 
 // sourceNames are the sources `run` and `ingest` know; "demo" is the generated market.
-func sourceNames() []string { return []string{"demo", "binance", "coinbase", "hyperliquid"} }
+func sourceNames() []string {
+	return []string{"demo", "binance", "coinbase", "hyperliquid", "ethereum"}
+}
 
 // parseSources validates a comma-separated source list.
 func parseSources(s string) ([]string, error) {
@@ -88,6 +93,39 @@ func liveSource(name string, getenv func(string) string, log *slog.Logger, pos [
 			return nil, err
 		}
 		src, err = hyperliquid.New(cfg)
+	case "ethereum":
+		rpc := env(getenv, "ETH_RPC_URL", "")
+		if rpc == "" {
+			return nil, fmt.Errorf("%w: source ethereum needs COATTAIL_ETH_RPC_URL (ws:// or http:// endpoint of a node or provider)", errUsage)
+		}
+		cfg := evm.Config{RPCURL: rpc, Logger: log.With("source", name)}
+		if v := getenv("COATTAIL_ETH_CONFIRMATIONS"); v != "" {
+			if _, err := fmt.Sscanf(v, "%d", &cfg.Confirmations); err != nil || cfg.Confirmations < evm.AtHead {
+				return nil, fmt.Errorf("%w: COATTAIL_ETH_CONFIRMATIONS %q: want blocks behind the head (0: default 12, -1: at the head)", errUsage, v)
+			}
+		}
+		if v := getenv("COATTAIL_ETH_FROM_BLOCK"); v != "" {
+			if _, err := fmt.Sscanf(v, "%d", &cfg.FromBlock); err != nil {
+				return nil, fmt.Errorf("%w: COATTAIL_ETH_FROM_BLOCK %q: want a block number", errUsage, v)
+			}
+		}
+		if v := getenv("COATTAIL_ETH_NATIVE_MIN_WEI"); v != "" {
+			n, ok := new(big.Int).SetString(v, 10)
+			if !ok || n.Sign() < 0 {
+				return nil, fmt.Errorf("%w: COATTAIL_ETH_NATIVE_MIN_WEI %q: want a non-negative integer (0 turns native transfers off)", errUsage, v)
+			}
+			cfg.NativeMinWei = n
+		}
+		for _, t := range list("ETH_TOKENS", "") {
+			if !common.IsHexAddress(t) {
+				return nil, fmt.Errorf("%w: COATTAIL_ETH_TOKENS entry %q is not an address", errUsage, t)
+			}
+			cfg.Tokens = append(cfg.Tokens, common.HexToAddress(t))
+		}
+		if cfg, err = resume(name, cfg, pos, evm.Config.WithCheckpoint); err != nil {
+			return nil, err
+		}
+		src, err = evm.New(cfg)
 	default:
 		return nil, fmt.Errorf("%w: %q is not a live source", errUsage, name)
 	}
