@@ -49,6 +49,11 @@ type SourceConfig struct {
 	// Logger receives failed checkpoints (a failed save is retried at the next
 	// one). Defaults to discarding them.
 	Logger *slog.Logger
+	// Enrich, when set, may fill in fields of each event the source emitted (its USD
+	// value: USDPricer.Enrich) before it is validated and offered. It runs on the
+	// consumer goroutine, one event at a time, and must not block. Defaults to nil:
+	// events are offered as emitted.
+	Enrich func(*event.Event)
 }
 
 func (c SourceConfig) withDefaults() SourceConfig {
@@ -250,6 +255,9 @@ func consume(ctx context.Context, ch <-chan sourceItem, in *Ingress, name string
 			case it.reason != "":
 				err = in.Reject(ctx, it.reason, it.detail, name, it.raw)
 			default:
+				if cfg.Enrich != nil {
+					cfg.Enrich(&it.ev)
+				}
 				err = in.Offer(ctx, &it.ev, cfg.Rules, name)
 			}
 			if err != nil {

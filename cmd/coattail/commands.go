@@ -391,16 +391,27 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 }
 
 func cmdIngest(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("ingest", "--source demo|binance|coinbase|hyperliquid[,...] [--seed N] [--speed TICKS/S]")
-	source := fs.String("source", env(a.getenv, "SOURCES", "demo"), "comma-separated sources to run (demo, binance, coinbase, hyperliquid; env COATTAIL_SOURCES)")
+	fs, c := a.flags("ingest", "--source demo|binance|coinbase|hyperliquid|ethereum[,...] [--seed N] [--speed TICKS/S] [--from-block N]")
+	source := fs.String("source", env(a.getenv, "SOURCES", "demo"), "comma-separated sources to run (demo, binance, coinbase, hyperliquid, ethereum; env COATTAIL_SOURCES)")
 	seed := fs.Int64("seed", 1, "demo market seed")
 	tps := fs.Float64("speed", 4, "demo ticks per second")
+	fromBlock := fs.Uint64("from-block", 0, "ethereum: backfill from this block, over COATTAIL_ETH_FROM_BLOCK and the stored checkpoint")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
 	names, err := parseSources(*source)
 	if err != nil {
 		return err
+	}
+	getenv := a.getenv
+	if flagSet(fs, "from-block") {
+		if *fromBlock == 0 {
+			return fmt.Errorf("%w: --from-block must be a block number >= 1", errUsage)
+		}
+		if !slices.Contains(names, "ethereum") {
+			return fmt.Errorf("%w: --from-block applies to the ethereum source, which --source %s does not run", errUsage, strings.Join(names, ","))
+		}
+		getenv = withFromBlock(a.getenv, *fromBlock)
 	}
 	if *tps <= 0 || *tps > 1000 {
 		return fmt.Errorf("%w: --speed must be in (0, 1000]", errUsage)
@@ -418,7 +429,7 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	err = startSources(gctx, g, names, d, pipeline.NewMetrics(nil), a.getenv, func(in *pipeline.Ingress) *pipeline.Demo {
+	err = startSources(gctx, g, names, d, pipeline.NewMetrics(nil), getenv, func(in *pipeline.Ingress) *pipeline.Demo {
 		return &pipeline.Demo{Market: mk, Ingress: in, TicksPerSec: *tps}
 	})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,6 +136,20 @@ func liveSource(name string, getenv func(string) string, log *slog.Logger, pos [
 	return src, nil
 }
 
+// withFromBlock returns getenv with COATTAIL_ETH_FROM_BLOCK set to n, for `ingest
+// --from-block N`: the Ethereum source then starts at block n, whatever the
+// variable says, and over its stored checkpoint (an explicit start wins over a
+// checkpoint, evm.Config.WithCheckpoint).
+func withFromBlock(getenv func(string) string, n uint64) func(string) string {
+	v := strconv.FormatUint(n, 10)
+	return func(key string) string {
+		if key == "COATTAIL_ETH_FROM_BLOCK" {
+			return v
+		}
+		return getenv(key)
+	}
+}
+
 // resume applies a source's stored checkpoint to its configuration with the
 // adapter's WithCheckpoint. A checkpoint the adapter cannot read stops the start
 // rather than silently starting at the live edge, which would skip what happened
@@ -152,7 +167,9 @@ func resume[C any](name string, cfg C, pos []byte, with func(C, []byte) (C, erro
 // (with its own settings) and the live ones, each with its own producer and ingress.
 // A live source resumes from the checkpoint its last run saved in Postgres
 // (source_checkpoints) and saves its own as it goes, each only once the events it
-// covers are in the streams (pipeline.RunSourceWith).
+// covers are in the streams (pipeline.RunSourceWith). The Ethereum source's transfers
+// and swaps are valued in USD from the latest prices in Postgres (pipeline.USDPricer,
+// refreshed on g).
 func startSources(ctx context.Context, g *errgroup.Group, names []string, d *deps, m *pipeline.Metrics,
 	getenv func(string) string, dm func(*pipeline.Ingress) *pipeline.Demo) error {
 	live := map[string]ingest.Source{}
@@ -173,6 +190,20 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 		}
 		live[n] = src
 	}
+	var pricer *pipeline.USDPricer
+	if _, ok := live["ethereum"]; ok {
+		p, err := pipeline.NewUSDPricer(d.st, pipeline.USDPricerConfig{Logger: d.log.With("component", "usd-pricer")})
+		if err != nil {
+			return err
+		}
+		// A first read before the source starts, so its first events are valued too;
+		// Run keeps retrying a failed one.
+		if err := p.Refresh(ctx); err != nil {
+			d.log.Warn("no USD prices yet: ethereum events go unvalued until a refresh succeeds", "err", err)
+		}
+		pricer = p
+		g.Go(func() error { return p.Run(ctx) })
+	}
 	for _, n := range names {
 		prod, err := stream.NewProducer(d.rdb, d.scf)
 		if err != nil {
@@ -191,6 +222,9 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 				return d.st.SaveSourceCheckpoint(ctx, n, pos)
 			},
 			Logger: d.log,
+		}
+		if n == "ethereum" {
+			cfg.Enrich = pricer.Enrich
 		}
 		g.Go(func() error { return pipeline.RunSourceWith(ctx, src, in, cfg) })
 		if t, ok := src.(pipeline.Tracker); ok {
