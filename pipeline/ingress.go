@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/quality"
@@ -27,8 +28,9 @@ type Ingress struct {
 	gate    *quality.Gate
 	rules   map[string]string // reject reason -> name of the quality rule it belongs to
 
-	msgs []stream.Message
-	dead []store.DeadLetter
+	msgs   []stream.Message
+	dead   []store.DeadLetter
+	waited time.Duration // producer backpressure already counted in metrics
 
 	Accepted int64
 	Dead     int64
@@ -121,7 +123,12 @@ func (in *Ingress) flushMsgs(ctx context.Context) error {
 	if len(in.msgs) == 0 {
 		return nil
 	}
-	if err := in.prod.Add(ctx, in.msgs); err != nil {
+	err := in.prod.Add(ctx, in.msgs)
+	if w := in.prod.Waited(); w > in.waited {
+		in.metrics.backpressure(w - in.waited)
+		in.waited = w
+	}
+	if err != nil {
 		return err
 	}
 	in.metrics.accepted(len(in.msgs))

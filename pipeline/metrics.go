@@ -97,3 +97,9 @@ func (m *Metrics) qualityReject(rule string) {
 		m.QualityRejects.WithLabelValues(rule).Inc()
 	}
 }
+
+func (m *Metrics) backpressure(d time.Duration) {
+	if m != nil && d > 0 {
+		m.ProduceWaits.Add(d.Seconds())
+	}
+}

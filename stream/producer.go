@@ -78,7 +78,12 @@ func (p *Producer) waitForRoom(ctx context.Context, msgs []Message) error {
 		}
 	}
 	start := time.Now()
-	defer func() { p.waited += time.Since(start) }()
+	blocked := false
+	defer func() {
+		if blocked {
+			p.waited += time.Since(start)
+		}
+	}()
 	for {
 		pipe := p.rdb.Pipeline()
 		lens := make([]*redis.IntCmd, len(touched))
@@ -98,6 +103,7 @@ func (p *Producer) waitForRoom(ctx context.Context, msgs []Message) error {
 		if !full {
 			return nil
 		}
+		blocked = true
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -352,3 +352,20 @@ func TestParseAndCompareIDs(t *testing.T) {
 		t.Error("ParseID(12) succeeded, want an error")
 	}
 }
+
+func TestWaitedCountsOnlyBlockedTime(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1, MaxLen: 1000}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 500)
+	if w := p.Waited(); w != 0 {
+		t.Fatalf("Waited = %v with room in the stream, want 0", w)
+	}
+	produce(t, p, 1, 500) // now full
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_ = p.Add(ctx, []stream.Message{{Shard: 0, Key: []byte("k"), Body: []byte("b")}})
+	if w := p.Waited(); w == 0 {
+		t.Fatal("Waited = 0 after blocking on a full stream")
+	}
+}

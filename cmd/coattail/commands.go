@@ -396,6 +396,7 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 	seed := fs.Int64("seed", 1, "demo market seed")
 	tps := fs.Float64("speed", 4, "demo ticks per second")
 	fromBlock := fs.Uint64("from-block", 0, "ethereum: backfill from this block, over COATTAIL_ETH_FROM_BLOCK and the stored checkpoint")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (off when empty)")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
@@ -428,12 +429,17 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	reg := newRegistry()
 	g, gctx := errgroup.WithContext(ctx)
-	err = startSources(gctx, g, names, d, pipeline.NewMetrics(nil), getenv, func(in *pipeline.Ingress) *pipeline.Demo {
+	err = startSources(gctx, g, names, d, pipeline.NewMetrics(reg), getenv, func(in *pipeline.Ingress) *pipeline.Demo {
 		return &pipeline.Demo{Market: mk, Ingress: in, TicksPerSec: *tps}
 	})
 	if err != nil {
 		return err
+	}
+	if *metricsAddr != "" {
+		srv := api.New(api.Config{Addr: *metricsAddr, Store: d.st, Redis: d.rdb, Gatherer: reg, Logger: log})
+		g.Go(func() error { return srv.Run(gctx) })
 	}
 	log.Info("ingest started", "sources", names)
 	err = g.Wait()
