@@ -107,6 +107,9 @@ type shardWorker struct {
 	epoch int64
 	last  ID // last committed id
 	log   *slog.Logger
+	// lastRead is the group's last delivered id as this owner knows it (it is the
+	// only reader while it holds the lease).
+	lastRead string
 
 	lastTrim time.Time
 }
@@ -177,6 +180,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 				if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
 					return err
 				}
+				w.lastRead = ""
 				continue
 			}
 			return fmt.Errorf("read %s: %w", w.name, err)
@@ -201,76 +205,74 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 	}
 }
 
-// readScript reads new entries for the group only while this consumer holds the
-// shard's lease, atomically: a worker that outlived its lease (a long pause, a
-// partition) can no longer take entries into its pending list after another owner
-// has drained the shard's pending entries, which would strand them. With nothing
-// new it returns the group's last delivered id, for the blocking wait.
-var readScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LEASELOST shard lease not held') end
-local r = redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[1], 'COUNT', ARGV[3], 'STREAMS', KEYS[2], '>')
-if r then return r end
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[2])) do
-  local name, last
-  for i = 1, #g, 2 do
-    if g[i] == 'name' then name = g[i+1] elseif g[i] == 'last-delivered-id' then last = g[i+1] end
-  end
-  if name == ARGV[2] then return last end
-end
-return redis.error_reply('NOGROUP no such consumer group')
-`)
-
 // errLeaseLost is returned by readOwned when the shard's lease is gone.
 var errLeaseLost = errors.New("shard lease lost")
 
-// readOwned reads up to Batch new entries under the lease; with none it returns the
-// group's last delivered id.
+// readOwned reads up to Batch new entries for the group only while this consumer
+// holds the shard's lease, atomically (WATCH the lease, check it, then XREADGROUP in
+// MULTI/EXEC): a worker that outlived its lease (a long pause, a partition) can no
+// longer take entries into its pending list after another owner has drained the
+// shard's pending entries, which would strand them. With nothing new it returns the
+// group's last delivered id, for the blocking wait.
 func (w *shardWorker) readOwned(ctx context.Context) ([]redis.XMessage, string, error) {
 	lease := w.cfg.leaseKey(w.name, w.g.Group)
-	res, err := readScript.Run(ctx, w.rdb, []string{lease, w.name}, w.g.Owner, w.g.Group, w.g.Batch).Result()
-	if err != nil {
-		if strings.HasPrefix(err.Error(), "LEASELOST") {
-			return nil, "", errLeaseLost
+	if w.lastRead == "" {
+		last, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
+		if err != nil {
+			return nil, "", err
 		}
-		return nil, "", err
+		w.lastRead = last
 	}
-	if last, ok := res.(string); ok {
-		return nil, last, nil
+	for {
+		var msgs []redis.XMessage
+		err := w.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			owner, err := tx.Get(ctx, lease).Result()
+			if errors.Is(err, redis.Nil) || (err == nil && owner != w.g.Owner) {
+				return errLeaseLost
+			}
+			if err != nil {
+				return err
+			}
+			var read *redis.XStreamSliceCmd
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				read = p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: w.g.Group, Consumer: w.g.Owner,
+					Streams: []string{w.name, ">"}, Count: int64(w.g.Batch), Block: -1})
+				return nil
+			})
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			if res, rerr := read.Result(); rerr == nil && len(res) > 0 {
+				msgs = res[0].Messages
+			}
+			return nil
+		}, lease)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue // the lease key was touched (our own renewal, or a takeover): check again
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if len(msgs) > 0 {
+			w.lastRead = msgs[len(msgs)-1].ID
+			return msgs, "", nil
+		}
+		return nil, w.lastRead, nil
 	}
-	msgs, err := parseReadReply(res)
-	return msgs, "", err
 }
 
-// parseReadReply turns a scripted XREADGROUP reply into messages.
-func parseReadReply(res any) ([]redis.XMessage, error) {
-	streams, ok := res.([]any)
-	if !ok || len(streams) == 0 {
-		return nil, fmt.Errorf("unexpected read reply %T", res)
+// lastDelivered is the group's last delivered id on stream.
+func lastDelivered(ctx context.Context, rdb redis.UniversalClient, stream, group string) (string, error) {
+	groups, err := rdb.XInfoGroups(ctx, stream).Result()
+	if err != nil {
+		return "", fmt.Errorf("groups of %s: %w", stream, err)
 	}
-	st, ok := streams[0].([]any)
-	if !ok || len(st) != 2 {
-		return nil, fmt.Errorf("unexpected stream reply %T", streams[0])
-	}
-	entries, ok := st[1].([]any)
-	if !ok {
-		return nil, fmt.Errorf("unexpected entries reply %T", st[1])
-	}
-	out := make([]redis.XMessage, 0, len(entries))
-	for _, e := range entries {
-		pair, ok := e.([]any)
-		if !ok || len(pair) != 2 {
-			return nil, fmt.Errorf("unexpected entry reply %T", e)
+	for _, g := range groups {
+		if g.Name == group {
+			return g.LastDeliveredID, nil
 		}
-		id, _ := pair[0].(string)
-		fields, _ := pair[1].([]any) // nil for an entry deleted while pending
-		vals := make(map[string]any, len(fields)/2)
-		for i := 0; i+1 < len(fields); i += 2 {
-			k, _ := fields[i].(string)
-			vals[k] = fields[i+1]
-		}
-		out = append(out, redis.XMessage{ID: id, Values: vals})
 	}
-	return out, nil
+	return "", fmt.Errorf("NOGROUP no group %s on %s", group, stream)
 }
 
 func stopped(stop <-chan struct{}) bool {
@@ -490,5 +492,5 @@ func isNoGroup(err error) bool {
 		return false
 	}
 	s := err.Error()
-	return len(s) >= 7 && (s[:7] == "NOGROUP" || s == "ERR no such key")
+	return strings.Contains(s, "NOGROUP") || strings.HasSuffix(s, "ERR no such key")
 }

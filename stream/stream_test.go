@@ -369,3 +369,24 @@ func TestWaitedCountsOnlyBlockedTime(t *testing.T) {
 		t.Fatal("Waited = 0 after blocking on a full stream")
 	}
 }
+
+// A stream and group deleted under a running worker (FLUSHALL, a Redis restart without
+// persistence) are re-created, and new entries are processed.
+func TestGroupRecoversFromDeletedStream(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 10)
+	sink := newMemSink()
+	runGroup(t, rdb, cfg, stream.GroupConfig{}, sink)
+	waitFor(t, "first entries", func() bool { a, _ := sink.total(); return a == 10 })
+	if err := rdb.Del(context.Background(), cfg.Stream(0)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	msgs := []stream.Message{{Shard: 0, Key: []byte("k"), Body: []byte("after-restart")}}
+	waitFor(t, "entry after the stream was deleted", func() bool {
+		_ = p.Add(context.Background(), msgs)
+		a, _ := sink.total()
+		return a > 10
+	})
+}
