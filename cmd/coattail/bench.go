@@ -14,6 +14,10 @@ import (
 
 // cmdBench measures replay throughput beside the raw Redis and Postgres rates, in one
 // run, and prints a table, JSON, and/or rewrites a Markdown report.
+// analysisMarker starts the hand-written part of the benchmark report, which
+// `coattail bench --out` keeps when it rewrites the measured part.
+const analysisMarker = "<!-- analysis: kept by coattail bench -->"
+
 func cmdBench(ctx context.Context, a *app, args []string) error {
 	fs, c := a.flags("bench", "[--events N] [--json] [--out FILE]")
 	events := fs.Int("events", 200000, "demo events to generate and replay (also the N of the raw Redis and Postgres figures)")
@@ -45,6 +49,13 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		var b bytes.Buffer
 		if err := res.WriteMarkdown(&b); err != nil {
 			return err
+		}
+		// Hand-written analysis below the marker survives a regeneration.
+		if old, err := os.ReadFile(*out); err == nil {
+			if i := bytes.Index(old, []byte(analysisMarker)); i >= 0 {
+				b.WriteString("\n")
+				b.Write(old[i:])
+			}
 		}
 		if err := writeFileAtomic(*out, b.Bytes()); err != nil {
 			return err
