@@ -12,7 +12,6 @@ import (
 	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/ingest/binance"
 	"github.com/coattailcapital/coattail/ingest/sourcetest"
-	"github.com/coattailcapital/coattail/ingest/wstest"
 	"github.com/shopspring/decimal"
 )
 
@@ -23,9 +22,6 @@ func TestContract(t *testing.T) { sourcetest.Run(t, harness{}) }
 
 // harness plays a script of aggregate trades of two symbols.
 type harness struct{}
-
-// contractNow is the clock of the source and of the suite's validation.
-func contractNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
 
 const contractBackoff = 30 * time.Millisecond
 
@@ -108,10 +104,7 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 	}
 	part2 := [][]byte{btc504.frame(), eth107.frame(), btc506.frame(), eth108.frame()}
 	api := restTrades(t, []aggTrade{eth101, btc501, eth102, btc502, eth104, btc503, eth105, btc504, eth106, eth107, btc505})
-	play := func(frames [][]byte) wstest.Handler {
-		return func(c *wstest.Conn) { _ = c.SendAll(frames) } // an error means the client left
-	}
-	srv := sourcetest.NewServer(play(part1), play(part2), api)
+	srv := sourcetest.NewServer(sourcetest.Play(part1, nil), sourcetest.Play(part2, nil), api)
 	cfg, err := binance.Config{
 		BaseURL:    srv.URL(),
 		RESTURL:    srv.HTTPURL(),
@@ -121,7 +114,7 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 		// No idle connections outlive the run: the suite counts goroutines.
 		HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second},
 		Logger:     slog.New(slog.DiscardHandler),
-		Now:        contractNow,
+		Now:        sourcetest.Now,
 	}.WithCheckpoint(opts.Resume)
 	if err != nil {
 		t.Fatal(err)
@@ -130,21 +123,14 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := func(ts ...aggTrade) []event.Event {
-		out := make([]event.Event, len(ts))
-		for i, a := range ts {
-			out[i] = a.event()
-		}
-		return out
-	}
 	return sourcetest.Setup{
 		Source:           src,
 		Venue:            srv,
-		First:            events(eth101, btc501, eth102, btc502, eth104, btc503, eth105, btc504),
-		Rest:             events(eth106, eth107, btc505, btc506, eth108),
+		First:            sourcetest.Events(aggTrade.event, eth101, btc501, eth102, btc502, eth104, btc503, eth105, btc504),
+		Rest:             sourcetest.Events(aggTrade.event, eth106, eth107, btc505, btc506, eth108),
 		BadFrames:        2,
 		MinReconnectWait: contractBackoff, // full jitter: the first wait is the minimum
-		Rules:            event.Rules{Now: contractNow},
+		Rules:            event.Rules{Now: sourcetest.Now},
 	}
 }
 

@@ -22,9 +22,6 @@ func TestContract(t *testing.T) { sourcetest.Run(t, harness{}) }
 
 type harness struct{}
 
-// contractNow is the clock of the source and of the suite's validation.
-func contractNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
-
 const contractBackoff = 30 * time.Millisecond
 
 // trade is one market trade of the script.
@@ -104,25 +101,23 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 		tradesFrame(1, "snapshot", btc1002, eth2003, btc1004, eth2004, btc1005, eth2005),
 		tradesFrame(2, "update", eth2006),
 	}
-	play := func(frames [][]byte) wstest.Handler {
-		return func(c *wstest.Conn) {
-			// The client subscribes to market_trades and heartbeats first.
-			for range 2 {
-				if _, err := c.Next(context.Background()); err != nil {
-					return
-				}
+	// The client subscribes to market_trades and heartbeats first.
+	subscribed := func(c *wstest.Conn) error {
+		for range 2 {
+			if _, err := c.Next(context.Background()); err != nil {
+				return err
 			}
-			_ = c.SendAll(frames) // an error means the client left
 		}
+		return nil
 	}
-	srv := sourcetest.NewServer(play(part1), play(part2), nil)
+	srv := sourcetest.NewServer(sourcetest.Play(part1, subscribed), sourcetest.Play(part2, subscribed), nil)
 	cfg, err := coinbase.Config{
 		URL:        srv.URL(),
 		ProductIDs: []string{"BTC-USD", "ETH-USD"},
 		BackoffMin: contractBackoff,
 		BackoffMax: 4 * contractBackoff,
 		Logger:     slog.New(slog.DiscardHandler),
-		Now:        contractNow,
+		Now:        sourcetest.Now,
 	}.WithCheckpoint(opts.Resume)
 	if err != nil {
 		t.Fatal(err)
@@ -131,21 +126,14 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := func(ts ...trade) []event.Event {
-		out := make([]event.Event, len(ts))
-		for i, tr := range ts {
-			out[i] = tr.event()
-		}
-		return out
-	}
 	return sourcetest.Setup{
 		Source: src,
 		Venue:  srv,
 		// The source emits a frame's trades by product, then oldest first.
-		First:            events(btc1001, btc1002, eth2001, eth2002, eth2003, btc1004, eth2004),
-		Rest:             events(btc1005, eth2005, eth2006),
+		First:            sourcetest.Events(trade.event, btc1001, btc1002, eth2001, eth2002, eth2003, btc1004, eth2004),
+		Rest:             sourcetest.Events(trade.event, btc1005, eth2005, eth2006),
 		BadFrames:        2,
 		MinReconnectWait: contractBackoff, // full jitter: the first wait is the minimum
-		Rules:            event.Rules{Now: contractNow},
+		Rules:            event.Rules{Now: sourcetest.Now},
 	}
 }

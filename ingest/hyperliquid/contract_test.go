@@ -25,9 +25,6 @@ func TestContract(t *testing.T) { sourcetest.Run(t, harness{}) }
 
 type harness struct{}
 
-// contractNow is the clock of the source and of the suite's validation.
-func contractNow() time.Time { return time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC) }
-
 const contractBackoff = 40 * time.Millisecond
 
 // hlTrade is one public trade of the script.
@@ -100,32 +97,30 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 		tradesFrame(btc1, btc2),
 		tradesFrame(eth7),
 	}
-	play := func(frames [][]byte) wstest.Handler {
-		return func(c *wstest.Conn) {
-			if c.Send([]byte("Websocket connection established.")) != nil {
-				return
-			}
-			// One subscription a coin, each acknowledged.
-			for range 2 {
-				msg, err := c.Next(context.Background())
-				if err != nil {
-					return
-				}
-				var sub struct {
-					Subscription json.RawMessage `json:"subscription"`
-				}
-				if err := json.Unmarshal(msg, &sub); err != nil {
-					t.Errorf("subscription %s: %v", msg, err)
-					return
-				}
-				if c.Send([]byte(`{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":`+string(sub.Subscription)+`}}`)) != nil {
-					return
-				}
-			}
-			_ = c.SendAll(frames) // an error means the client left
+	greet := func(c *wstest.Conn) error {
+		if err := c.Send([]byte("Websocket connection established.")); err != nil {
+			return err
 		}
+		// One subscription a coin, each acknowledged.
+		for range 2 {
+			msg, err := c.Next(context.Background())
+			if err != nil {
+				return err
+			}
+			var sub struct {
+				Subscription json.RawMessage `json:"subscription"`
+			}
+			if err := json.Unmarshal(msg, &sub); err != nil {
+				t.Errorf("subscription %s: %v", msg, err)
+				return err
+			}
+			if err := c.Send([]byte(`{"channel":"subscriptionResponse","data":{"method":"subscribe","subscription":` + string(sub.Subscription) + `}}`)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	srv := sourcetest.NewServer(play(part1), play(part2), nil)
+	srv := sourcetest.NewServer(sourcetest.Play(part1, greet), sourcetest.Play(part2, greet), nil)
 	cfg, err := hyperliquid.Config{
 		WSURL:      srv.URL() + "/ws",
 		InfoURL:    srv.HTTPURL() + "/info",
@@ -135,7 +130,7 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 		MaxBackoff: 4 * contractBackoff,
 		HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second},
 		Logger:     slog.New(slog.DiscardHandler),
-		Now:        contractNow,
+		Now:        sourcetest.Now,
 	}.WithCheckpoint(opts.Resume)
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +154,6 @@ func (harness) Start(t *testing.T, opts sourcetest.Options) sourcetest.Setup {
 		BadFrames:        2,
 		Group:            2,                   // a trade's two fills; the checkpoint moves per trade
 		MinReconnectWait: contractBackoff / 2, // equal jitter: half the minimum at least
-		Rules:            event.Rules{Now: contractNow},
+		Rules:            event.Rules{Now: sourcetest.Now},
 	}
 }
