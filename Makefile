@@ -45,7 +45,7 @@ fuzz:
 
 ## bench: throughput of the spine beside the raw Redis round trip, into docs/BENCHMARKS.md
 bench: services build
-	./$(BIN) bench --out docs/BENCHMARKS.md
+	./$(BIN) bench --events 500000 --out docs/BENCHMARKS.md
 
 clean:
 	rm -rf bin
