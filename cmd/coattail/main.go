@@ -46,7 +46,7 @@ func commands() []command {
 		{"chat", "the console chat (the same commands as the Telegram and Discord bots)", cmdChat},
 		{"worker", "run the stream workers (several processes share the shards)", cmdWorker},
 		{"bot", "run the chat bots (Telegram today) without the rest", cmdBot},
-		{"ingest", "run a source into the streams (for now: the demo market)", cmdIngest},
+		{"ingest", "run sources into the streams: demo, binance, coinbase, hyperliquid, ethereum", cmdIngest},
 		{"bench", "measure replay throughput beside the raw Redis and Postgres rates; write docs/BENCHMARKS.md", cmdBench},
 		{"api", "serve HTTP: /healthz, /readyz, /metrics, the JSON API and the dashboard", cmdAPI},
 		{"labels", "address labels: import a label CSV, show an address's labels, count them", cmdLabels},
