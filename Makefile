@@ -36,12 +36,20 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
-## fuzz-short: each fuzz target briefly (part of make test); fuzz: longer (FUZZTIME=5m make fuzz)
+## fuzz-short: every fuzz target briefly (part of make test); fuzz: each for FUZZTIME (FUZZTIME=5m make fuzz)
+FUZZ_TARGETS := ./event/:FuzzDecode ./event/:FuzzParseDecimal ./bot/:FuzzHandle \
+	./ingest/binance/:FuzzFrame ./ingest/coinbase/:FuzzFrame \
+	./ingest/hyperliquid/:FuzzTradesFrame ./ingest/hyperliquid/:FuzzUserFills ./ingest/evm/:FuzzDecodeLog
+
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 5s ./event/
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./event/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## bench: throughput of the spine beside the raw Redis round trip, into docs/BENCHMARKS.md
 bench: services build

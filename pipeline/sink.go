@@ -22,8 +22,8 @@ const BookGroup = "book"
 
 // BookSink is the book stage's durable side: in one transaction per batch it fences
 // the shard's checkpoint, stores the raw events idempotently, applies the new ones to
-// the wallet book and the price table, records dead letters and advances the
-// checkpoint.
+// the wallet book, the price table and the exchange transfers, records dead letters
+// and advances the checkpoint.
 type BookSink struct {
 	st    *store.Store
 	rules event.Rules
@@ -75,6 +75,10 @@ func (s *BookSink) Commit(ctx context.Context, b stream.Batch) error {
 		}
 		fresh, err := store.InsertEvents(ctx, tx, rows)
 		if err != nil {
+			return err
+		}
+		// Before applyBook, which consumes fresh.
+		if err := applyExchangeTransfers(ctx, tx, evs, rows, fresh); err != nil {
 			return err
 		}
 		all := dead
@@ -185,6 +189,83 @@ func applyBook(ctx context.Context, tx pgx.Tx, evs []event.Event, rows []store.E
 		}
 	}
 	return nil
+}
+
+// applyExchangeTransfers records the batch's new transfers that touch an
+// exchange-labelled address as deposits, withdrawals or internal moves
+// (exchange_transfers), and deletes the rows of the transfers its new retractions
+// (removed: true) retract. The labels of every sender and receiver are read in one
+// query inside the transaction. It only reads fresh.
+func applyExchangeTransfers(ctx context.Context, tx pgx.Tx, evs []event.Event, rows []store.EventRow, fresh map[[16]byte]bool) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	var idx []int
+	var retracted [][]byte
+	var addrs []string
+	seen := map[[16]byte]bool{}
+	seenAddr := map[string]bool{}
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Kind != event.KindTransfer {
+			continue
+		}
+		k := [16]byte(rows[i].Key)
+		if !fresh[k] || seen[k] {
+			continue
+		}
+		seen[k] = true
+		if ev.Removed {
+			orig := *ev
+			orig.Removed = false
+			h := orig.KeyHash()
+			retracted = append(retracted, h[:])
+			continue
+		}
+		idx = append(idx, i)
+		for _, a := range [2]string{ev.From, ev.To} {
+			if !seenAddr[a] {
+				seenAddr[a] = true
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	if len(idx) > 0 {
+		labels, err := store.LookupLabels(ctx, tx, addrs)
+		if err != nil {
+			return err
+		}
+		var out []store.ExchangeTransferRow
+		for _, i := range idx {
+			ev := &evs[i]
+			from, fromEx := labels[ev.From]
+			to, toEx := labels[ev.To]
+			fromEx = fromEx && from.Is(store.ClassExchange)
+			toEx = toEx && to.Is(store.ClassExchange)
+			if !fromEx && !toEx {
+				continue
+			}
+			r := store.ExchangeTransferRow{EventKey: rows[i].Key, TS: ev.TS, Token: ev.Token, Symbol: ev.Symbol,
+				Amount: ev.Amount, USD: ev.USD, Tx: ev.Tx, Block: ev.Block}
+			switch {
+			case fromEx && toEx:
+				r.Direction, r.Wallet, r.Exchange, r.ExchangeAddress = store.DirInternal, ev.From, to.Name, ev.To
+			case toEx:
+				r.Direction, r.Wallet, r.Exchange, r.ExchangeAddress = store.DirDeposit, ev.From, to.Name, ev.To
+			default:
+				r.Direction, r.Wallet, r.Exchange, r.ExchangeAddress = store.DirWithdrawal, ev.To, from.Name, ev.From
+			}
+			retraction := *ev
+			retraction.Removed = true
+			h := retraction.KeyHash()
+			r.RetractedBy = h[:]
+			out = append(out, r)
+		}
+		if err := store.InsertExchangeTransfers(ctx, tx, out); err != nil {
+			return err
+		}
+	}
+	return store.DeleteExchangeTransfers(ctx, tx, retracted)
 }
 
 func later(ts time.Time, key []byte, curTS time.Time, curKey []byte) bool {

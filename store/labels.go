@@ -388,9 +388,20 @@ func scanLabel(row pgx.CollectableRow) (Label, error) {
 	return l, err
 }
 
+// Querier runs a query: a *pgxpool.Pool, a pgx.Tx or a *pgx.Conn.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // Labels looks up many addresses at once (in any case) and returns the merged label
 // of each one that has any, keyed by the lowercase address. One round trip.
 func (s *Store) Labels(ctx context.Context, addresses []string) (map[string]AddressLabel, error) {
+	return LookupLabels(ctx, s.pool, addresses)
+}
+
+// LookupLabels is Labels on any querier, so that a writer can read labels inside its
+// own transaction (the book stage classifying a batch's transfers).
+func LookupLabels(ctx context.Context, q Querier, addresses []string) (map[string]AddressLabel, error) {
 	out := map[string]AddressLabel{}
 	if len(addresses) == 0 {
 		return out, nil
@@ -399,7 +410,7 @@ func (s *Store) Labels(ctx context.Context, addresses []string) (map[string]Addr
 	for i, a := range addresses {
 		addrs[i], _ = NormalizeAddress(a)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT address, source, name, categories, classes, updated_at
+	rows, err := q.Query(ctx, `SELECT address, source, name, categories, classes, updated_at
 		FROM labels WHERE address = ANY($1) ORDER BY address, updated_at DESC, source`, addrs)
 	if err != nil {
 		return nil, fmt.Errorf("look up labels of %d addresses: %w", len(addrs), err)

@@ -34,11 +34,23 @@ const walletTotals = `
 		max(p.updated_at) AS last_seen
 	FROM positions p` + markJoin
 
+// notInfrastructure keeps out of the ranking every wallet that some label source
+// classes as an exchange, a DEX contract, a bridge or an MEV bot (labels, 004): such an
+// address moves other people's money, or trades without conviction, so its "PnL" says
+// nothing about skill, and the ingest issue requires that it never appear as a whale.
+// Its positions stay in the book and `wallet` still shows them, unranked. Funds,
+// mixers, sanctioned and burn addresses are not excluded here: a fund is exactly the
+// kind of wallet worth following, and the others are flagged by their own detectors.
+// The lookup is by the labels primary key (address first), one probe per wallet.
+const notInfrastructure = `NOT EXISTS (SELECT 1 FROM labels l WHERE l.address = p.wallet
+		AND l.classes && ARRAY['exchange', 'dex', 'bridge', 'mev-bot']::text[])`
+
 // scoreExpr is the score, from the same rounded parts that are shown beside it, so a
 // row's score always equals its realized + unrealized - fees exactly.
 const scoreExpr = `(round(realized, 8) + round(unrealized, 8) - round(fees, 8))`
 
 // Leaderboard ranks wallets by score, best first; ties broken by wallet address.
+// Exchange, DEX, bridge and MEV-bot addresses are left out (notInfrastructure).
 func (s *Store) Leaderboard(ctx context.Context, q LeaderboardQuery) ([]LeaderRow, error) {
 	if q.Limit <= 0 {
 		q.Limit = 10
@@ -52,7 +64,7 @@ func (s *Store) Leaderboard(ctx context.Context, q LeaderboardQuery) ([]LeaderRo
 	if q.Window != "" && q.Window != "all" {
 		return nil, fmt.Errorf("leaderboard window %q: only \"all\" is available until alpha scoring lands", q.Window)
 	}
-	rows, err := s.pool.Query(ctx, `WITH w AS (`+walletTotals+` GROUP BY p.wallet)
+	rows, err := s.pool.Query(ctx, `WITH w AS (`+walletTotals+` WHERE `+notInfrastructure+` GROUP BY p.wallet)
 		SELECT wallet, `+scoreExpr+`::text, n, round(realized, 8)::text, round(unrealized, 8)::text, round(fees, 8)::text, last_seen
 		FROM w ORDER BY `+scoreExpr+` DESC, wallet LIMIT $1 OFFSET $2`, q.Limit, q.Offset)
 	if err != nil {
@@ -77,8 +89,9 @@ func (s *Store) Leaderboard(ctx context.Context, q LeaderboardQuery) ([]LeaderRo
 	return out, nil
 }
 
-// Wallet returns the book's view of one wallet (address lower-case); ErrNotFound when
-// the book has never seen it.
+// Wallet returns the book's view of one wallet (address lower-case) and its exchange
+// flows; ErrNotFound when the book has never seen it. Its rank is among the
+// leaderboard's wallets, so an exchange, DEX, bridge or MEV-bot address has rank 0.
 func (s *Store) Wallet(ctx context.Context, address string) (WalletView, error) {
 	rows, err := s.pool.Query(ctx, `SELECT p.coin, p.size::text, round(p.entry_px, 10)::text, round(p.realized_pnl, 8)::text,
 			round(p.fees, 8)::text, p.n, p.unknown_basis, `+markPrice+`::text, p.updated_at
@@ -129,12 +142,17 @@ func (s *Store) Wallet(ctx context.Context, address string) (WalletView, error) 
 		return WalletView{}, fmt.Errorf("wallet %s totals: %w", address, err)
 	}
 	v.RealizedPnl, v.UnrealizedPnl, v.Fees = dec(totReal), dec(totUnreal), dec(totFees)
-	err = s.pool.QueryRow(ctx, `WITH w AS (`+walletTotals+` GROUP BY p.wallet),
+	err = s.pool.QueryRow(ctx, `WITH w AS (`+walletTotals+` WHERE `+notInfrastructure+` GROUP BY p.wallet),
 		me AS (SELECT `+scoreExpr+` AS score FROM w WHERE wallet = $1)
-		SELECT count(*) + 1 FROM w, me WHERE `+scoreExpr+` > me.score OR (`+scoreExpr+` = me.score AND w.wallet < $1)`,
+		SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM me) THEN 0 ELSE
+			(SELECT count(*) + 1 FROM w, me WHERE `+scoreExpr+` > me.score OR (`+scoreExpr+` = me.score AND w.wallet < $1))
+		END`,
 		address).Scan(&v.Rank)
 	if err != nil {
 		return WalletView{}, fmt.Errorf("wallet %s rank: %w", address, err)
+	}
+	if v.ExchangeFlows, err = s.ExchangeFlows(ctx, address); err != nil {
+		return WalletView{}, fmt.Errorf("wallet %s: %w", address, err)
 	}
 	return v, nil
 }

@@ -53,4 +53,5 @@ type WalletView struct {
 	Rank          int             `json:"rank,omitempty"` // 0 when not ranked
 	Positions     []PositionView  `json:"positions"`
 	LastSeen      time.Time       `json:"last_seen"`
+	ExchangeFlows ExchangeFlows   `json:"exchange_flows"` // transfers to and from exchange addresses
 }

@@ -320,6 +320,8 @@ func cmdWallet(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "wallet %s  rank %d  observations %d\n", v.Wallet, v.Rank, v.N)
 	fmt.Fprintf(a.stdout, "realized %s  unrealized %s  fees %s  (USD)\n", v.RealizedPnl.StringFixed(2), v.UnrealizedPnl.StringFixed(2), v.Fees.StringFixed(2))
+	fmt.Fprintf(a.stdout, "exchange deposits %d (%s USD)  withdrawals %d (%s USD)\n", v.ExchangeFlows.Deposits.Count,
+		v.ExchangeFlows.Deposits.USD.StringFixed(2), v.ExchangeFlows.Withdrawals.Count, v.ExchangeFlows.Withdrawals.USD.StringFixed(2))
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "coin\tsize\tentry\tmark\tunrealized\trealized\tn\t")
 	for _, p := range v.Positions {

@@ -21,11 +21,12 @@ func stateTables() []stateTable {
 		{"positions", "wallet, coin, size, entry_px, realized_pnl, fees, n, unknown_basis, unknown_closes, mark_px, last_ts, last_delta, last_px, updated_at"},
 		{"prices", "symbol, price, ts, src, event_key"},
 		{"dead_letters", "key, reason, detail, source, raw"},
+		{"exchange_transfers", "event_key, ts, wallet, exchange, exchange_address, direction, token, symbol, amount, usd, tx, block"},
 	}
 }
 
 // StateChecksum returns "rows:md5" per result table (events, positions, prices,
-// dead_letters), insertion timestamps excluded, so two runs can be compared.
+// dead_letters, exchange_transfers), insertion timestamps excluded, so two runs can be compared.
 func StateChecksum(t testing.TB, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
 	out := map[string]string{}

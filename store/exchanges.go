@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+)
+
+// Directions of an exchange transfer (migrations/006_exchange_transfers.sql).
+const (
+	DirDeposit    = "deposit"    // wallet → exchange
+	DirWithdrawal = "withdrawal" // exchange → wallet
+	DirInternal   = "internal"   // exchange → exchange
+)
+
+// ExchangeTransferRow is a transfer touching an exchange address, read as a deposit,
+// a withdrawal or an exchange's internal move.
+type ExchangeTransferRow struct {
+	EventKey        []byte // the transfer's event key (events.key)
+	TS              time.Time
+	Wallet          string // the non-exchange side; the sender of an internal move
+	Exchange        string // the exchange address's label name ("" when unnamed)
+	ExchangeAddress string // the receiving side of an internal move
+	Direction       string // DirDeposit, DirWithdrawal or DirInternal
+	Token           string // "" for the native coin
+	Symbol          string
+	Amount          decimal.Decimal
+	USD             decimal.NullDecimal
+	Tx              string
+	Block           uint64
+	// RetractedBy is the key of the retraction (`removed: true`) of this transfer. The
+	// row is not written when that retraction is already stored, so the result does not
+	// depend on whether the retraction arrived before or after the transfer.
+	RetractedBy []byte
+}
+
+// InsertExchangeTransfers stores rows in one round trip, skipping keys already stored
+// and transfers whose retraction is already among the events.
+func InsertExchangeTransfers(ctx context.Context, tx pgx.Tx, rows []ExchangeTransferRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows)
+	keys, retr := make([][]byte, n), make([][]byte, n)
+	ts := make([]time.Time, n)
+	wallet, exch, exAddr, dir := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	token, sym, amt, txs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	usd := make([]*string, n)
+	block := make([]int64, n)
+	for i, r := range rows {
+		keys[i], retr[i], ts[i] = r.EventKey, r.RetractedBy, r.TS
+		wallet[i], exch[i], exAddr[i], dir[i] = r.Wallet, r.Exchange, r.ExchangeAddress, r.Direction
+		token[i], sym[i], amt[i], txs[i] = r.Token, r.Symbol, r.Amount.String(), r.Tx
+		if r.USD.Valid {
+			s := r.USD.Decimal.String()
+			usd[i] = &s
+		}
+		block[i] = int64(r.Block)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO exchange_transfers (event_key, ts, wallet, exchange, exchange_address,
+			direction, token, symbol, amount, usd, tx, block)
+		SELECT k, ts, w, ex, ea, dir, tok, sym, amt, usd, txh, blk
+		FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::numeric[], $10::numeric[], $11::text[], $12::bigint[], $13::bytea[])
+			AS r(k, ts, w, ex, ea, dir, tok, sym, amt, usd, txh, blk, retr)
+		WHERE retr IS NULL OR NOT EXISTS (SELECT 1 FROM events e WHERE e.key = r.retr)
+		ORDER BY k
+		ON CONFLICT (event_key) DO NOTHING`,
+		keys, ts, wallet, exch, exAddr, dir, token, sym, amt, usd, txs, block, retr)
+	if err != nil {
+		return fmt.Errorf("insert %d exchange transfers: %w", n, err)
+	}
+	return nil
+}
+
+// DeleteExchangeTransfers removes the rows of the given event keys (the transfers a
+// batch's retractions retract); keys without a row are ignored.
+func DeleteExchangeTransfers(ctx context.Context, tx pgx.Tx, keys [][]byte) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM exchange_transfers WHERE event_key = ANY($1::bytea[])`, keys); err != nil {
+		return fmt.Errorf("delete %d retracted exchange transfers: %w", len(keys), err)
+	}
+	return nil
+}
+
+// FlowSummary counts one direction of a wallet's exchange flows. USD sums the
+// transfers that carry a USD value; Priced says how many do.
+type FlowSummary struct {
+	Count  int64           `json:"count"`
+	USD    decimal.Decimal `json:"usd"`
+	Priced int64           `json:"priced"`
+}
+
+// ExchangeFlows is a wallet's money moved to and from exchanges.
+type ExchangeFlows struct {
+	Deposits    FlowSummary `json:"deposits"`    // wallet → exchange
+	Withdrawals FlowSummary `json:"withdrawals"` // exchange → wallet
+}
+
+// ExchangeFlows sums a wallet's (lowercase address) deposits to and withdrawals from
+// exchange addresses. A wallet with none has zero counts, not an error.
+func (s *Store) ExchangeFlows(ctx context.Context, wallet string) (ExchangeFlows, error) {
+	rows, err := s.pool.Query(ctx, `SELECT direction, count(*), coalesce(sum(usd), 0)::text, count(usd)
+		FROM exchange_transfers WHERE wallet = $1 AND direction IN ('deposit', 'withdrawal')
+		GROUP BY direction`, wallet)
+	if err != nil {
+		return ExchangeFlows{}, fmt.Errorf("exchange flows of %s: %w", wallet, err)
+	}
+	var f ExchangeFlows
+	var dir, usd string
+	var n, priced int64
+	_, err = pgx.ForEachRow(rows, []any{&dir, &n, &usd, &priced}, func() error {
+		sum := FlowSummary{Count: n, USD: dec(usd), Priced: priced}
+		if dir == DirDeposit {
+			f.Deposits = sum
+		} else {
+			f.Withdrawals = sum
+		}
+		return nil
+	})
+	if err != nil {
+		return ExchangeFlows{}, fmt.Errorf("exchange flows of %s: %w", wallet, err)
+	}
+	return f, nil
+}
