@@ -17,7 +17,7 @@ func knownReasons() map[event.Reason]bool {
 		event.ReasonBadJSON: true, event.ReasonBadEncoding: true, event.ReasonMissingField: true,
 		event.ReasonBadType: true, event.ReasonBadNumber: true, event.ReasonBadTimestamp: true,
 		event.ReasonFutureTime: true, event.ReasonNonPositive: true, event.ReasonBadSide: true,
-		event.ReasonBadAddress: true, event.ReasonBadSymbol: true, event.ReasonBadValue: true,
+		event.ReasonBadAddress: true, event.ReasonBadChecksum: true, event.ReasonBadSymbol: true, event.ReasonBadValue: true,
 	}
 }
 
