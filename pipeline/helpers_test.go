@@ -97,3 +97,33 @@ func (e *env) eventCount(t testing.TB) int64 {
 	}
 	return n
 }
+
+// runSourceWithBook runs the book stage and a source (through run, given the ingress it
+// must feed) until cond holds or 30 s pass, then stops both, reporting their errors.
+// It returns whether cond held.
+func runSourceWithBook(t *testing.T, st *store.Store, rdb *redis.Client, scfg stream.Config,
+	run func(ctx context.Context, in *pipeline.Ingress) error, cond func(ctx context.Context) bool) bool {
+	t.Helper()
+	prod, err := stream.NewProducer(rdb, scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: pipeline.BookGroup, Block: 50 * time.Millisecond,
+		Rebalance: 50 * time.Millisecond}, pipeline.NewBookSink(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 2)
+	go func() { done <- grp.Run(ctx) }()
+	go func() { done <- run(ctx, pipeline.NewIngress(prod, rdb, st, nil, "scripted")) }()
+	ok := testenv.WaitFor(ctx, func() bool { return cond(ctx) })
+	cancel()
+	for i := 0; i < 2; i++ {
+		if err := <-done; err != nil && ctx.Err() == nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+	return ok
+}

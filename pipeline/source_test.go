@@ -41,33 +41,13 @@ func TestRunSourceProducesAndDeadLetters(t *testing.T) {
 		{Kind: event.KindPrice, Src: "hyperliquid", TS: ts.Add(time.Second), Symbol: "BTC", Price: decimal.RequireFromString("90000")},
 		{Kind: event.KindPrice, Src: "hyperliquid", TS: ts, Symbol: "ETH", Price: decimal.RequireFromString("-1")}, // fails validation
 	}}
-	prod, err := stream.NewProducer(rdb, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: pipeline.BookGroup, Block: 50 * time.Millisecond,
-		Rebalance: 50 * time.Millisecond}, pipeline.NewBookSink(st))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	done := make(chan error, 2)
-	go func() { done <- grp.Run(ctx) }()
-	go func() {
-		done <- pipeline.RunSource(ctx, src, pipeline.NewIngress(prod, rdb, st, nil, "scripted"), event.Rules{})
-	}()
-	ok := testenv.WaitFor(ctx, func() bool {
+	ok := runSourceWithBook(t, st, rdb, scfg, func(ctx context.Context, in *pipeline.Ingress) error {
+		return pipeline.RunSource(ctx, src, in, event.Rules{})
+	}, func(ctx context.Context) bool {
 		n, err := st.EventCount(ctx)
 		dl, err2 := st.DeadLetterCounts(ctx)
 		return err == nil && err2 == nil && n == 2 && dl["bad_frame"] == 1 && dl["non_positive"] == 1
 	})
-	cancel()
-	for i := 0; i < 2; i++ {
-		if err := <-done; err != nil && ctx.Err() == nil {
-			t.Errorf("run: %v", err)
-		}
-	}
 	if !ok {
 		n, _ := st.EventCount(context.Background())
 		dl, _ := st.DeadLetterCounts(context.Background())

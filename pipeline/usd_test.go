@@ -260,34 +260,13 @@ func TestRunSourceEnrichesWithUSD(t *testing.T) {
 	src := scripted{evs: []event.Event{xfer(1, "WETH", cWETH, "1.5"), xfer(2, "FOO", cOther, "7"), kept}}
 	want := map[string]string{tx(1): "3000", tx(2): "", tx(3): "1999.99"}
 
-	prod, err := stream.NewProducer(rdb, scfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: pipeline.BookGroup, Block: 50 * time.Millisecond,
-		Rebalance: 50 * time.Millisecond}, pipeline.NewBookSink(st))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	done := make(chan error, 2)
-	go func() { done <- grp.Run(ctx) }()
-	go func() {
-		done <- pipeline.RunSourceWith(ctx, src, pipeline.NewIngress(prod, rdb, st, nil, "scripted"),
-			pipeline.SourceConfig{Enrich: pricer.Enrich})
-	}()
-	ok := testenv.WaitFor(ctx, func() bool {
+	ok := runSourceWithBook(t, st, rdb, scfg, func(ctx context.Context, in *pipeline.Ingress) error {
+		return pipeline.RunSourceWith(ctx, src, in, pipeline.SourceConfig{Enrich: pricer.Enrich})
+	}, func(ctx context.Context) bool {
 		var n int
 		err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE kind = 'transfer'`).Scan(&n)
 		return err == nil && n == len(want)
 	})
-	cancel()
-	for i := 0; i < 2; i++ {
-		if err := <-done; err != nil && ctx.Err() == nil {
-			t.Errorf("run: %v", err)
-		}
-	}
 	if !ok {
 		t.Fatalf("the %d transfers were not committed", len(want))
 	}
