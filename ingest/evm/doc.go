@@ -12,7 +12,8 @@
 // Config.Confirmations, in order, reading the logs with eth_getLogs over ranges of at
 // most Config.MaxRange blocks (topic 0 one of Transfer, V2 Swap, V3 Swap). So a
 // backfill from Config.FromBlock, a restart, a dropped subscription (sub.Err(): the
-// source resubscribes with backoff) and a poll that missed blocks are all caught up
+// source resubscribes at once, and with growing backoff while resubscribing keeps
+// failing) and a poll that missed blocks are all caught up
 // the same way, by block range, with no gap and no duplicate.
 //
 // Blocks within Config.ReorgDepth of the head are read with their headers: each
