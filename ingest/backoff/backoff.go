@@ -4,6 +4,7 @@ package backoff
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 )
@@ -71,5 +72,51 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// Permanent marks an attempt's failure that retrying cannot fix (the pipeline refused
+// an event, the venue refused the request itself): Retry returns its Err at once.
+type Permanent struct{ Err error }
+
+func (e *Permanent) Error() string { return e.Err.Error() }
+func (e *Permanent) Unwrap() error { return e.Err }
+
+// Attempt is what one attempt tells Retry besides its error.
+type Attempt struct {
+	// Progress: the attempt got somewhere (a connection delivered frames), so the
+	// next wait starts again from Min.
+	Progress bool
+	// Now: retry at once, without waiting (a planned reconnect).
+	Now bool
+}
+
+// Retry runs attempt until ctx is done (it returns nil) or an attempt fails with a
+// *Permanent (it returns that error's Err). Between attempts it waits Next — from Min
+// again after an attempt that made progress — unless the attempt asks to retry now;
+// retrying, if set, is told about each retry and its wait first.
+func (b *Backoff) Retry(ctx context.Context, attempt func(context.Context) (Attempt, error),
+	retrying func(a Attempt, err error, wait time.Duration)) error {
+	for {
+		a, err := attempt(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if p := (*Permanent)(nil); errors.As(err, &p) {
+			return p.Err
+		}
+		if a.Progress {
+			b.Reset()
+		}
+		var wait time.Duration
+		if !a.Now {
+			wait = b.Next()
+		}
+		if retrying != nil {
+			retrying(a, err, wait)
+		}
+		if Sleep(ctx, wait) != nil {
+			return nil
+		}
 	}
 }

@@ -112,3 +112,51 @@ func TestSleep(t *testing.T) {
 		})
 	}
 }
+
+func TestRetry(t *testing.T) {
+	stop := errors.New("refused")
+	tests := []struct {
+		name     string
+		attempts []Attempt
+		errs     []error
+		want     error
+		waits    []time.Duration // the waits Retry announced, in order
+	}{
+		{"permanent ends it with the wrapped error", []Attempt{{}, {}}, []error{errors.New("x"), &Permanent{Err: stop}}, stop, []time.Duration{time.Millisecond}},
+		{"progress resets, now does not wait", []Attempt{{}, {}, {Progress: true}, {Now: true}, {}},
+			[]error{errors.New("a"), errors.New("b"), errors.New("c"), nil, &Permanent{Err: stop}}, stop,
+			[]time.Duration{time.Millisecond, 2 * time.Millisecond, time.Millisecond, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond, Jitter: Equal}
+			i := 0
+			var waits []time.Duration
+			err := b.Retry(context.Background(), func(context.Context) (Attempt, error) {
+				a, e := tt.attempts[i], tt.errs[i]
+				i++
+				return a, e
+			}, func(_ Attempt, _ error, w time.Duration) { waits = append(waits, w) })
+			if !errors.Is(err, tt.want) || i != len(tt.attempts) {
+				t.Fatalf("Retry = %v after %d attempts, want %v after %d", err, i, tt.want, len(tt.attempts))
+			}
+			if len(waits) != len(tt.waits) {
+				t.Fatalf("waits %v, want %v", waits, tt.waits)
+			}
+			for j := range waits { // Equal jitter: within [ceiling/2, ceiling]
+				if waits[j] > tt.waits[j] || waits[j] < tt.waits[j]/2 {
+					t.Fatalf("wait %d = %v, want within [%v, %v]", j, waits[j], tt.waits[j]/2, tt.waits[j])
+				}
+			}
+		})
+	}
+}
+
+func TestRetryEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := Backoff{Min: time.Hour, Max: time.Hour}
+	err := b.Retry(ctx, func(context.Context) (Attempt, error) { cancel(); return Attempt{}, errors.New("lost") }, nil)
+	if err != nil {
+		t.Fatalf("Retry after cancel = %v, want nil", err)
+	}
+}

@@ -19,7 +19,7 @@ const maxRESTBytes = 8 << 20
 
 // backfill emits, from the REST API, the trades of st after its last emitted id, up
 // to at least target-1 when the bounded number of pages allows. It stops early when
-// Binance has nothing newer. Errors other than *stopError are the REST failures, for
+// Binance has nothing newer. Errors other than *backoff.Permanent are the REST failures, for
 // the caller to log.
 func (r *runner) backfill(ctx context.Context, st *symState, target int64) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.BackfillTimeout)

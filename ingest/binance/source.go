@@ -122,13 +122,6 @@ func (s *Source) Stats() Stats {
 	}
 }
 
-// stopError carries a failure Run returns instead of reconnecting: the pipeline
-// refused an event, or the exchange refused the request itself.
-type stopError struct{ err error }
-
-func (e *stopError) Error() string { return e.err.Error() }
-func (e *stopError) Unwrap() error { return e.err }
-
 // Run streams trades until ctx is done, reconnecting with backoff and jitter after
 // failures and without delay when a connection reaches MaxConnAge. Per symbol, the
 // emitted ids have no duplicate, and no gap as long as the bounded backfill can close
@@ -141,27 +134,18 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject
 	if s.ownClient {
 		defer s.cfg.HTTPClient.CloseIdleConnections()
 	}
-	for {
+	var last sessionResult
+	return bo.Retry(ctx, func(ctx context.Context) (backoff.Attempt, error) {
 		res, err := r.session(ctx)
-		if ctx.Err() != nil {
-			return nil
+		last = res
+		return backoff.Attempt{Progress: res.frames > 0, Now: res.aged}, err
+	}, func(_ backoff.Attempt, err error, wait time.Duration) {
+		if last.aged {
+			log.Info("connection reached its maximum age; reconnecting", "age", s.cfg.MaxConnAge, "frames", last.frames)
+			return
 		}
-		if se := (*stopError)(nil); errors.As(err, &se) {
-			return se.err
-		}
-		if res.frames > 0 {
-			bo.Reset()
-		}
-		if res.aged {
-			log.Info("connection reached its maximum age; reconnecting", "age", s.cfg.MaxConnAge, "frames", res.frames)
-			continue
-		}
-		wait := bo.Next()
-		log.Warn("connection lost; reconnecting", "err", err, "frames", res.frames, "retry_in", wait)
-		if backoff.Sleep(ctx, wait) != nil {
-			return nil
-		}
-	}
+		log.Warn("connection lost; reconnecting", "err", err, "frames", last.frames, "retry_in", wait)
+	})
 }
 
 // runner is one Run's state.
@@ -186,7 +170,7 @@ func (r *runner) session(ctx context.Context) (sessionResult, error) {
 		if resp != nil {
 			err = fmt.Errorf("binance: connect: HTTP %d: %w", resp.StatusCode, err)
 			if resp.StatusCode == http.StatusBadRequest {
-				return res, &stopError{err}
+				return res, &backoff.Permanent{Err: err}
 			}
 			return res, err
 		}
@@ -281,7 +265,7 @@ func (r *runner) handleFrame(ctx context.Context, raw []byte) error {
 	if last != unknownID && t.id > last+1 {
 		r.counter.gaps.Add(1)
 		if err := r.backfill(ctx, st, t.id); err != nil {
-			if se := (*stopError)(nil); errors.As(err, &se) || ctx.Err() != nil {
+			if se := (*backoff.Permanent)(nil); errors.As(err, &se) || ctx.Err() != nil {
 				return err // the pipeline failed, or Run is stopping
 			}
 			r.cfg.Logger.Warn("backfill failed", "source", "binance", "symbol", st.name, "err", err)
@@ -322,7 +306,7 @@ func (r *runner) emitTrade(ctx context.Context, st *symState, t *trade, raw []by
 		return nil
 	}
 	if err := r.emit(ctx, ev); err != nil {
-		return &stopError{fmt.Errorf("binance: emit: %w", err)}
+		return &backoff.Permanent{Err: fmt.Errorf("binance: emit: %w", err)}
 	}
 	r.counter.events.Add(1)
 	st.last.Store(t.id)
@@ -332,7 +316,7 @@ func (r *runner) emitTrade(ctx context.Context, st *symState, t *trade, raw []by
 func (r *runner) deadLetter(ctx context.Context, rej *event.Reject, raw []byte) error {
 	r.counter.rejected.Add(1)
 	if err := r.reject(ctx, string(rej.Reason), rej.Error(), bytes.Clone(raw)); err != nil {
-		return &stopError{fmt.Errorf("binance: reject: %w", err)}
+		return &backoff.Permanent{Err: fmt.Errorf("binance: reject: %w", err)}
 	}
 	return nil
 }

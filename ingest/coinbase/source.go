@@ -120,12 +120,6 @@ type SubscribeError struct{ Message string }
 
 func (e *SubscribeError) Error() string { return "coinbase: subscription refused: " + e.Message }
 
-// stopError carries a failure Run returns instead of reconnecting.
-type stopError struct{ err error }
-
-func (e *stopError) Error() string { return e.err.Error() }
-func (e *stopError) Unwrap() error { return e.err }
-
 // Run streams trades until ctx is done, reconnecting with backoff and jitter after
 // failures and resubscribing on every connection. It returns nil on cancellation, the
 // error of emit or reject when the pipeline fails, a *SubscribeError when the
@@ -134,23 +128,14 @@ func (s *Source) Run(ctx context.Context, emit ingest.Emit, reject ingest.Reject
 	r := &runner{Source: s, emit: emit, reject: reject, rules: event.Rules{Now: s.cfg.Now}}
 	bo := backoff.Backoff{Min: s.cfg.BackoffMin, Max: s.cfg.BackoffMax}
 	log := s.cfg.Logger.With("source", "coinbase")
-	for {
-		frames, err := r.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if se := (*stopError)(nil); errors.As(err, &se) {
-			return se.err
-		}
-		if frames > 0 {
-			bo.Reset()
-		}
-		wait := bo.Next()
+	var frames int64
+	return bo.Retry(ctx, func(ctx context.Context) (backoff.Attempt, error) {
+		n, err := r.session(ctx)
+		frames = n
+		return backoff.Attempt{Progress: n > 0}, err
+	}, func(_ backoff.Attempt, err error, wait time.Duration) {
 		log.Warn("connection lost; reconnecting", "err", err, "frames", frames, "retry_in", wait)
-		if backoff.Sleep(ctx, wait) != nil {
-			return nil
-		}
-	}
+	})
 }
 
 // runner is one Run's state.
@@ -180,7 +165,7 @@ func (r *runner) session(ctx context.Context) (int64, error) {
 		if resp != nil {
 			err = fmt.Errorf("coinbase: connect: HTTP %d: %w", resp.StatusCode, err)
 			if resp.StatusCode == http.StatusBadRequest {
-				return 0, &stopError{err}
+				return 0, &backoff.Permanent{Err: err}
 			}
 			return 0, err
 		}
@@ -273,7 +258,7 @@ func (r *runner) handleFrame(ctx context.Context, c *conn, raw []byte) error {
 	}
 	if f.Type == "error" {
 		if !c.confirmed {
-			return &stopError{&SubscribeError{Message: f.Message}}
+			return &backoff.Permanent{Err: &SubscribeError{Message: f.Message}}
 		}
 		return fmt.Errorf("coinbase: error message: %s", f.Message)
 	}
@@ -414,7 +399,7 @@ func (r *runner) handleTrade(ctx context.Context, t *pending) error {
 		}
 	} else {
 		if err := r.emit(ctx, t.ev); err != nil {
-			return &stopError{fmt.Errorf("coinbase: emit: %w", err)}
+			return &backoff.Permanent{Err: fmt.Errorf("coinbase: emit: %w", err)}
 		}
 		r.counter.events.Add(1)
 	}
@@ -426,7 +411,7 @@ func (r *runner) handleTrade(ctx context.Context, t *pending) error {
 func (r *runner) deadLetter(ctx context.Context, rej *event.Reject, raw []byte) error {
 	r.counter.rejected.Add(1)
 	if err := r.reject(ctx, string(rej.Reason), rej.Error(), bytes.Clone(raw)); err != nil {
-		return &stopError{fmt.Errorf("coinbase: reject: %w", err)}
+		return &backoff.Permanent{Err: fmt.Errorf("coinbase: reject: %w", err)}
 	}
 	return nil
 }

@@ -25,23 +25,15 @@ const pingMsg = `{"method":"ping"}`
 // error only for a refused subscription or a pipeline failure.
 func (s *Source) runWS(ctx context.Context, out *sink) error {
 	bo := backoff.Backoff{Min: s.cfg.MinBackoff, Max: s.cfg.MaxBackoff, Jitter: backoff.Equal}
-	for {
+	return bo.Retry(ctx, func(ctx context.Context) (backoff.Attempt, error) {
 		delivered, err := s.session(ctx, out)
-		if ctx.Err() != nil {
-			return nil
-		}
 		if errors.Is(err, ErrSubscription) || isPipeline(err) {
-			return err
+			err = &backoff.Permanent{Err: err}
 		}
-		if delivered {
-			bo.Reset()
-		}
-		d := bo.Next()
-		s.cfg.Logger.Warn("hyperliquid websocket lost; reconnecting", "err", err, "in", d)
-		if backoff.Sleep(ctx, d) != nil {
-			return nil
-		}
-	}
+		return backoff.Attempt{Progress: delivered}, err
+	}, func(_ backoff.Attempt, err error, wait time.Duration) {
+		s.cfg.Logger.Warn("hyperliquid websocket lost; reconnecting", "err", err, "in", wait)
+	})
 }
 
 // session runs one connection until it fails or ctx is done. delivered tells
