@@ -1,6 +1,7 @@
 package event
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -50,4 +51,14 @@ func (r *Reject) Error() string {
 type Rules struct {
 	Now       func() time.Time
 	MaxFuture time.Duration
+}
+
+// ReasonOf is the rejection reason carried by err (a *Reject, possibly wrapped), or
+// otherwise when err carries none — for counting and dead-lettering any failure.
+func ReasonOf(err error, otherwise string) string {
+	var rj *Reject
+	if errors.As(err, &rj) {
+		return string(rj.Reason)
+	}
+	return otherwise
 }

@@ -163,11 +163,7 @@ func (in *Ingress) flushDead(ctx context.Context) error {
 // and either queues it or dead-letters it.
 func (in *Ingress) Offer(ctx context.Context, ev *event.Event, rules event.Rules, source string) error {
 	if err := ev.Validate(rules); err != nil {
-		reason := "bad_input"
-		if rj, ok := err.(*event.Reject); ok {
-			reason = string(rj.Reason)
-		}
-		return in.Reject(ctx, reason, err.Error(), source, event.AppendJSON(nil, ev))
+		return in.Reject(ctx, event.ReasonOf(err, "bad_input"), err.Error(), source, event.AppendJSON(nil, ev))
 	}
 	return in.AddFrom(ctx, ev, source, 0)
 }

@@ -161,13 +161,8 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 				}
 				sum.Read++
 				if rec.Err != nil {
-					reason := "bad_input"
-					var rj *event.Reject
-					if errors.As(rec.Err, &rj) {
-						reason = string(rj.Reason)
-					}
 					src := rec.Source + ":" + strconv.FormatInt(rec.Line, 10)
-					if err := in.Reject(gctx, reason, rec.Err.Error(), src, rec.Raw); err != nil {
+					if err := in.Reject(gctx, event.ReasonOf(rec.Err, "bad_input"), rec.Err.Error(), src, rec.Raw); err != nil {
 						return err
 					}
 					continue

@@ -53,12 +53,7 @@ func (s *BookSink) Commit(ctx context.Context, b stream.Batch) error {
 	for _, e := range b.Entries {
 		ev, err := event.Decode(e.Body, s.rules)
 		if err != nil {
-			reason := "bad_entry"
-			var rj *event.Reject
-			if errors.As(err, &rj) {
-				reason = string(rj.Reason)
-			}
-			dead = append(dead, store.DeadLetter{Reason: reason, Detail: err.Error(), Source: b.Stream + ":" + e.ID, Raw: clip(e.Body)})
+			dead = append(dead, store.DeadLetter{Reason: event.ReasonOf(err, "bad_entry"), Detail: err.Error(), Source: b.Stream + ":" + e.ID, Raw: clip(e.Body)})
 			continue
 		}
 		key := e.Key

@@ -313,7 +313,6 @@ func (w *shardWorker) process(ctx context.Context, es []Entry) error {
 	t0 := time.Now()
 	var apply []Entry
 	var dead []DeadLetter
-	var skipped []string
 	for _, e := range es {
 		id, err := ParseID(e.ID)
 		if err != nil {
@@ -322,7 +321,6 @@ func (w *shardWorker) process(ctx context.Context, es []Entry) error {
 		switch {
 		case !w.last.Less(id):
 			// Committed before (a crash between commit and ack): ack only.
-			skipped = append(skipped, e.ID)
 		case e.Body == nil:
 			dead = append(dead, DeadLetter{Entry: e, Reason: "bad_entry", Detail: "stream entry without an event body"})
 		case w.g.MaxDeliveries > 0 && e.Deliveries > w.g.MaxDeliveries:
@@ -345,7 +343,6 @@ func (w *shardWorker) process(ctx context.Context, es []Entry) error {
 	for i, e := range es {
 		ids[i] = e.ID
 	}
-	_ = skipped
 	if err := w.rdb.XAck(ctx, w.name, w.g.Group, ids...).Err(); err != nil {
 		// The effects are committed; unacked entries are skipped by id when reclaimed.
 		return fmt.Errorf("ack %d entries on %s: %w", len(ids), w.name, err)

@@ -353,11 +353,7 @@ func replayDeadLetters(ctx context.Context, d *deps, in *pipeline.Ingress, f sto
 			x := &page[i]
 			ev, err := event.Decode([]byte(x.Raw), rules)
 			if err != nil {
-				r := "bad_input"
-				var rj *event.Reject
-				if errors.As(err, &rj) {
-					r = string(rj.Reason)
-				}
+				r := event.ReasonOf(err, "bad_input")
 				sum.StillFailing++
 				sum.Failing[r]++
 				continue
