@@ -2,7 +2,13 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -17,6 +23,12 @@ type Producer struct {
 	added   []int64
 	waited  time.Duration
 	pollGap time.Duration
+
+	// RetryFor bounds how long Add keeps retrying while Redis is unreachable or
+	// restarting (connection refused, LOADING) before it gives up. Defaults to 2m.
+	RetryFor time.Duration
+	// Logger receives a warning while Add retries. Defaults to slog.Default().
+	Logger *slog.Logger
 }
 
 // NewProducer returns a producer over cfg's streams.
@@ -38,11 +50,40 @@ func NewProducer(rdb redis.UniversalClient, cfg Config) (*Producer, error) {
 func (p *Producer) Config() Config { return p.cfg }
 
 // Add appends msgs, in order, in one pipeline. It blocks while any shard it writes to
-// holds MaxLen or more entries (backpressure), until ctx is done.
+// holds MaxLen or more entries (backpressure), until ctx is done. While Redis is
+// unreachable or restarting it retries the whole batch with backoff for up to RetryFor:
+// a batch cut off half-way is then partly added twice, which the stages absorb because
+// every event carries its idempotency key.
 func (p *Producer) Add(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	retryFor := p.RetryFor
+	if retryFor == 0 {
+		retryFor = 2 * time.Minute
+	}
+	deadline := time.Now().Add(retryFor)
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := p.add(ctx, msgs)
+		if err == nil || ctx.Err() != nil || !Transient(err) || time.Now().After(deadline) {
+			return err
+		}
+		log := p.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("redis unavailable, retrying", "op", "produce", "attempt", attempt, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func (p *Producer) add(ctx context.Context, msgs []Message) error {
 	if err := p.waitForRoom(ctx, msgs); err != nil {
 		return err
 	}
@@ -110,6 +151,28 @@ func (p *Producer) waitForRoom(ctx context.Context, msgs []Message) error {
 		case <-time.After(p.pollGap):
 		}
 	}
+}
+
+// Transient reports whether err is one a retry can cure: the network (connection
+// refused or reset, timeouts, EOF) or a Redis that is starting, loading its data set,
+// failing over or briefly read-only. Context cancellation is not transient.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, redis.ErrClosed) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "BUSY ", "connection pool", "connection refused", "broken pipe", "connection reset"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // LastIDs returns, per shard, the id of the last message added ("" when none).
