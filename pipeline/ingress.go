@@ -140,19 +140,23 @@ func (in *Ingress) flushDead(ctx context.Context) error {
 	if len(in.dead) == 0 {
 		return nil
 	}
-	if err := in.st.AddDeadLetters(ctx, in.dead); err != nil {
+	if err := retry(ctx, nil, "store dead letters", func() error { return in.st.AddDeadLetters(ctx, in.dead) }); err != nil {
 		return err
 	}
-	pipe := in.rdb.Pipeline()
 	dlq := in.prod.Config().DLQ()
-	for _, d := range in.dead {
-		values := []any{"reason", d.Reason, "detail", d.Detail, "source", d.Source, "raw", d.Raw}
-		if rule, ok := in.rules[d.Reason]; ok {
-			values = append(values, "rule", rule)
+	err := retry(ctx, nil, "dead-letter stream", func() error {
+		pipe := in.rdb.Pipeline()
+		for _, d := range in.dead {
+			values := []any{"reason", d.Reason, "detail", d.Detail, "source", d.Source, "raw", d.Raw}
+			if rule, ok := in.rules[d.Reason]; ok {
+				values = append(values, "rule", rule)
+			}
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: dlq, MaxLen: DLQMaxLen, Approx: true, Values: values})
 		}
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: dlq, MaxLen: DLQMaxLen, Approx: true, Values: values})
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+		_, err := pipe.Exec(ctx)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("dead-letter stream: %w", err)
 	}
 	in.dead = in.dead[:0]

@@ -241,7 +241,11 @@ func waitCommitted(ctx context.Context, st *store.Store, scfg stream.Config, las
 	}
 	sort.Ints(shards)
 	for {
-		cps, err := st.Checkpoints(ctx, BookGroup)
+		var cps map[string]string
+		err := retry(ctx, nil, "read checkpoints", func() (err error) {
+			cps, err = st.Checkpoints(ctx, BookGroup)
+			return err
+		})
 		if err != nil {
 			return err
 		}
