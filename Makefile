@@ -4,7 +4,7 @@ BIN     := bin/coattail
 PKGS    := ./...
 FUZZTIME ?= 10s
 
-.PHONY: all build run test unit lint fmt vet fuzz fuzz-short bench services clean
+.PHONY: all build run test unit lint fmt vet fuzz fuzz-short bench chaos services clean
 
 all: build
 
@@ -54,6 +54,11 @@ fuzz:
 ## bench: throughput of the spine beside the raw Redis round trip, into docs/BENCHMARKS.md
 bench: services build
 	./$(BIN) bench --events 500000 --out docs/BENCHMARKS.md
+
+## chaos: the long chaos suite (1M-event replays with workers SIGKILLed, Redis and Postgres
+## restarted, a 1M-line dead-letter flood); make test runs the same tests at 100k events
+chaos: services
+	COATTAIL_CHAOS_LONG=1 $(GO) test -count=1 -timeout 90m -v ./chaos/
 
 clean:
 	rm -rf bin
