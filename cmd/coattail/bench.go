@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/coattailcapital/coattail/bench"
@@ -19,10 +20,12 @@ import (
 const analysisMarker = "<!-- analysis: kept by coattail bench -->"
 
 func cmdBench(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("bench", "[--events N] [--json] [--out FILE]")
+	fs, c := a.flags("bench", "[--events N] [--wallets N] [--workers 1,3] [--json] [--out FILE]")
 	events := fs.Int("events", 200000, "demo events to generate and replay (also the N of the raw Redis and Postgres figures)")
 	asJSON := fs.Bool("json", false, "print a JSON object instead of the table")
 	out := fs.String("out", "", "rewrite FILE (e.g. docs/BENCHMARKS.md) as a Markdown report")
+	wallets := fs.Int("wallets", 0, "also measure the peak memory of a replay with this many wallets in the book (e.g. 1000000; 0 skips)")
+	workerCounts := fs.String("workers", "", "also compare replay throughput committed by these numbers of worker processes (e.g. 1,3)")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
@@ -45,10 +48,19 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	scale, err := runScale(ctx, c, a, *wallets, *workerCounts, *events)
+	if err != nil {
+		return err
+	}
 	if *out != "" {
 		var b bytes.Buffer
 		if err := res.WriteMarkdown(&b); err != nil {
 			return err
+		}
+		if scale != nil {
+			if err := scale.WriteMarkdown(&b, res.Command); err != nil {
+				return err
+			}
 		}
 		// Hand-written analysis below the marker survives a regeneration.
 		if old, err := os.ReadFile(*out); err == nil {
@@ -63,9 +75,49 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stderr, "bench: wrote %s\n", *out)
 	}
 	if *asJSON {
-		return json.NewEncoder(a.stdout).Encode(res)
+		return json.NewEncoder(a.stdout).Encode(struct {
+			*bench.Result
+			Scale *bench.ScaleResult `json:"scale,omitempty"`
+		}{res, scale})
 	}
-	return res.WriteTable(a.stdout)
+	if err := res.WriteTable(a.stdout); err != nil {
+		return err
+	}
+	if scale != nil {
+		return scale.WriteMarkdown(a.stdout, res.Command)
+	}
+	return nil
+}
+
+// runScale measures memory with many wallets and throughput with several worker
+// processes, when asked for; it runs this very binary.
+func runScale(ctx context.Context, c *config, a *app, wallets int, counts string, events int) (*bench.ScaleResult, error) {
+	if wallets == 0 && counts == "" {
+		return nil, nil
+	}
+	if wallets < 0 || wallets > 10_000_000 {
+		return nil, fmt.Errorf("%w: --wallets must be 0..10000000", errUsage)
+	}
+	var ns []int
+	if counts != "" {
+		for _, f := range strings.Split(counts, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 64 {
+				return nil, fmt.Errorf("%w: --workers %q: want a comma-separated list of counts 1..64, e.g. 1,3", errUsage, counts)
+			}
+			ns = append(ns, n)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bench: find own executable: %w", err)
+	}
+	cfg := bench.ScaleConfig{DatabaseURL: c.DatabaseURL, RedisURL: c.RedisURL, Binary: self, Wallets: wallets,
+		Workers: ns, Shards: c.Shards, Progress: func(line string) { fmt.Fprintln(a.stderr, "bench: "+line) }}
+	if len(ns) > 0 {
+		cfg.Events = events
+	}
+	return bench.RunScale(ctx, cfg)
 }
 
 // commandLine renders argv as a shell command, quoting what needs it and hiding URL
