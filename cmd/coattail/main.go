@@ -172,6 +172,7 @@ func (a *app) connect(ctx context.Context, c *config, log *slog.Logger, migrate 
 		st.Close()
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
+	redis.SetLogger(redisLogger{log})
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(cctx).Err(); err != nil {
 		st.Close()
