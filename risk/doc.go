@@ -1,5 +1,10 @@
-// Package risk is the gate between signals and anything that acts on them: position
-// sizing, exposure caps, cooldowns, staleness and liquidity checks, circuit breakers and
-// the kill switch. It is built by the signals/risk issue; the spine only reserves its
-// place in the layout so the pipeline's shape is visible from the top of the tree.
+// Package risk is the gate between signals and anything that acts on them (the paper
+// trader today, a live executor later): position sizing by capped fractional Kelly
+// scaled by the coin's volatility, exposure caps, open-position and cooldown limits,
+// liquidity and price-staleness checks, a daily-loss and drawdown circuit breaker, and
+// a global kill switch.
+//
+// Decide is pure: it takes the request, the portfolio, the market, the settings and
+// the switch states and returns a Decision naming every check it ran, passed or
+// failed, and why. Service stores settings, switches and decisions in Postgres.
 package risk
