@@ -88,10 +88,17 @@ func (r *Router) handleLeaderboard(ctx context.Context, c Call) (Reply, error) {
 		t.Rows[i] = []string{strconv.Itoa(row.Rank), ShortAddress(row.Wallet), signedUSD(row.Score, 0), count(row.N)}
 	}
 	footer := "score: realized + unrealized PnL net of fees, in USD; n: observations behind it."
+	var buttons []Button
+	if a.limit == leaderboardDefaultLimit && a.page > 1 {
+		buttons = append(buttons, Button{Text: "◀ Page " + strconv.Itoa(a.page-1),
+			Data: fmt.Sprintf("/leaderboard %s %d", a.window, a.page-1)})
+	}
 	if len(rows) == a.limit && a.limit == leaderboardDefaultLimit && a.page < leaderboardMaxPage {
 		footer += fmt.Sprintf("\nNext page: /leaderboard %s %d", a.window, a.page+1)
+		buttons = append(buttons, Button{Text: "Page " + strconv.Itoa(a.page+1) + " ▶",
+			Data: fmt.Sprintf("/leaderboard %s %d", a.window, a.page+1)})
 	}
-	return Reply{Title: title, Table: t, Footer: footer}, nil
+	return Reply{Title: title, Table: t, Footer: footer, Buttons: buttons}, nil
 }
 
 func windowLabel(w string) string {

@@ -53,6 +53,20 @@ type Reply struct {
 	Text   string // one or more lines
 	Table  *Table
 	Footer string // shown after the table
+	// Buttons, when the platform has them, are shown under the message (Telegram
+	// inline keyboard, Discord components). Platforms without them ignore them.
+	Buttons []Button
+	// PhotoPNG, when set, is a picture the platform may send with the text as
+	// its caption (Telegram sendPhoto). Platforms without pictures ignore it.
+	PhotoPNG []byte
+}
+
+// Button is one button under a reply. Data is a command line, "/leaderboard all 2",
+// that the platform routes through the Router as if the user had typed it; at
+// most 64 bytes (Telegram's callback_data limit).
+type Button struct {
+	Text string
+	Data string
 }
 
 // IsZero reports whether the reply has nothing to send.

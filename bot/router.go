@@ -38,6 +38,15 @@ type Config struct {
 	Windows []string
 	// HandlerTimeout bounds one handler run. Defaults to 10 seconds.
 	HandlerTimeout time.Duration
+	// Chats, when set, records every user and chat that sends a command, so that
+	// alerts know where to go and a chat that had blocked the bot is active again
+	// once it writes. Failures are logged; the command still runs.
+	Chats ChatRecorder
+}
+
+// ChatRecorder persists who talks to the bot, and where.
+type ChatRecorder interface {
+	SeenChat(ctx context.Context, platform, userID, chatID string) error
 }
 
 // Router parses chat messages and dispatches them to commands. It is safe for
@@ -50,6 +59,7 @@ type Router struct {
 	windows []string
 	timeout time.Duration
 	limiter *limiter // nil: no rate limit
+	chats   ChatRecorder
 
 	mu    sync.RWMutex
 	cmds  map[string]*Command
@@ -98,6 +108,7 @@ func NewRouter(cfg Config) (*Router, error) {
 		botName: strings.TrimPrefix(cfg.BotName, "@"),
 		windows: append([]string(nil), cfg.Windows...),
 		timeout: cfg.HandlerTimeout,
+		chats:   cfg.Chats,
 		cmds:    make(map[string]*Command),
 	}
 	if cfg.RateLimit.Commands > 0 {
@@ -179,6 +190,11 @@ func (r *Router) Handle(ctx context.Context, req Request) Reply {
 	c := r.lookup(p.name)
 	if c == nil {
 		return r.unknown(p.name, req.IsAdmin)
+	}
+	if r.chats != nil && req.UserID != "" && req.ChatID != "" {
+		if err := r.chats.SeenChat(ctx, req.Platform, req.UserID, req.ChatID); err != nil {
+			r.log.WarnContext(ctx, "bot: could not record the chat", "platform", req.Platform, "err", err)
+		}
 	}
 	if c.Admin && !req.IsAdmin {
 		return Reply{Kind: KindDenied, Text: "/" + c.Name + " is for admins only."}

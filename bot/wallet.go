@@ -94,6 +94,18 @@ func walletReply(v store.WalletView, addr string, c Call) Reply {
 	if unknown {
 		notes = append(notes, "basis unknown: opened before the history we have, so entry and uPnL are not known.")
 	}
+	// A picture of the open positions' unrealized PnL, for platforms that show one.
+	labels, values := make([]string, 0, len(shown)), make([]float64, 0, len(shown))
+	for _, p := range shown {
+		if !p.UnknownBasis {
+			labels = append(labels, p.Coin)
+			values = append(values, p.UnrealizedPnl.InexactFloat64())
+		}
+	}
+	if len(values) > 1 {
+		reply.PhotoPNG = BarChartPNG(labels, values)
+		notes = append(notes, "Chart: unrealized PnL per position, in the order of the table.")
+	}
 	reply.Footer = strings.Join(notes, "\n")
 	return reply
 }

@@ -43,6 +43,17 @@ func (b *Bot) Send(ctx context.Context, chatID string, reply bot.Reply) error {
 // send sends the parts of reply in order; the first answers the message replyTo
 // when it is not 0.
 func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, reply bot.Reply) error {
+	return b.sendReply(ctx, chatID, replyTo, reply, sendAttempts)
+}
+
+// sendReply sends reply's picture, if any, then its text parts, the buttons
+// under the last part, each call tried up to attempts times.
+func (b *Bot) sendReply(ctx context.Context, chatID int64, replyTo int, reply bot.Reply, attempts int) error {
+	if len(reply.PhotoPNG) > 0 {
+		if err := b.sendPhoto(ctx, chatID, reply.PhotoPNG, attempts); err != nil {
+			return fmt.Errorf("telegram: send picture to chat %d: %w", chatID, err)
+		}
+	}
 	parts := renderHTML(reply, maxMessageLen)
 	for i, text := range parts {
 		msg := tgbotapi.MessageConfig{
@@ -55,7 +66,12 @@ func (b *Bot) send(ctx context.Context, chatID int64, replyTo int, reply bot.Rep
 			msg.ReplyToMessageID = replyTo
 			msg.AllowSendingWithoutReply = true
 		}
-		err := b.call(ctx, "sendMessage", sendAttempts, func(api *tgbotapi.BotAPI) error {
+		if i == len(parts)-1 {
+			if kb := keyboard(reply.Buttons); kb != nil {
+				msg.ReplyMarkup = kb
+			}
+		}
+		err := b.call(ctx, "sendMessage", attempts, func(api *tgbotapi.BotAPI) error {
 			_, err := api.Send(msg)
 			return err
 		})

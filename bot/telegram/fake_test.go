@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -43,6 +44,10 @@ type fakeAPI struct {
 	breakMe       int            // getMe: 502 with an HTML page
 	blocked       map[int64]bool // sendMessage to these chats: 403, the user blocked the bot
 
+	photos   []sentPhoto
+	answered []string          // callback query ids acknowledged
+	webhook  map[string]string // the last setWebhook parameters
+
 	sentCh  chan sentMessage
 	polling chan struct{} // a long poll is waiting (non-blocking signal)
 }
@@ -52,6 +57,69 @@ type sentMessage struct {
 	Text      string // as sent: HTML
 	ParseMode string
 	ReplyTo   int
+	Markup    string // reply_markup JSON (inline keyboard), "" when none
+}
+
+type sentPhoto struct {
+	ChatID int64
+	PNG    []byte
+}
+
+// sendPhoto records an uploaded picture, refusing what is not a PNG.
+func (f *fakeAPI) sendPhoto(w http.ResponseWriter, r *http.Request) {
+	chatID, err := strconv.ParseInt(r.FormValue("chat_id"), 10, 64)
+	if err != nil {
+		f.refuse(w, http.StatusBadRequest, "Bad Request: chat_id is not a number")
+		return
+	}
+	f.mu.Lock()
+	blocked := f.blocked[chatID]
+	f.mu.Unlock()
+	if blocked {
+		f.refuse(w, http.StatusForbidden, "Forbidden: bot was blocked by the user")
+		return
+	}
+	file, _, err := r.FormFile("photo")
+	if err != nil {
+		f.refuse(w, http.StatusBadRequest, "Bad Request: there is no photo in the request")
+		return
+	}
+	defer file.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(file); err != nil || !bytes.HasPrefix(buf.Bytes(), []byte("\x89PNG\r\n\x1a\n")) {
+		f.refuse(w, http.StatusBadRequest, "Bad Request: IMAGE_PROCESS_FAILED")
+		return
+	}
+	f.mu.Lock()
+	f.photos = append(f.photos, sentPhoto{ChatID: chatID, PNG: buf.Bytes()})
+	id := f.nextMsg
+	f.nextMsg++
+	f.mu.Unlock()
+	ok(w, map[string]any{"message_id": id, "date": 1, "chat": map[string]any{"id": chatID, "type": "private"},
+		"photo": []map[string]any{{"file_id": "x", "file_unique_id": "x", "width": 1, "height": 1}}})
+}
+
+// pushCallback scripts a button press by user on a message in c.
+func (f *fakeAPI) pushCallback(c chat, user int64, id, data string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	updateID := f.nextID
+	f.nextID++
+	raw, err := json.Marshal(map[string]any{"update_id": updateID, "callback_query": map[string]any{
+		"id":   id,
+		"from": map[string]any{"id": user, "is_bot": false, "first_name": "U"},
+		"message": map[string]any{"message_id": 1, "date": 1700000000, "chat": map[string]any{"id": c.id, "type": c.kind},
+			"text": "an alert"},
+		"chat_instance": "ci",
+		"data":          data,
+	}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.pending = append(f.pending, raw)
+	f.pendingIDs = append(f.pendingIDs, updateID)
+	f.broadcast()
+	return updateID
 }
 
 func newFakeAPI(t *testing.T, token string) *fakeAPI {
@@ -71,11 +139,18 @@ func newFakeAPI(t *testing.T, token string) *fakeAPI {
 			writeJSON(w, http.StatusUnauthorized, map[string]any{"ok": false, "error_code": 401, "description": "Unauthorized"})
 			return
 		}
-		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
-			t.Errorf("%s %s with %q: want a form POST", r.Method, method, r.Header.Get("Content-Type"))
-		}
-		if err := r.ParseForm(); err != nil {
-			t.Errorf("%s: parse form: %v", method, err)
+		if method == "sendPhoto" {
+			// Uploads are multipart.
+			if err := r.ParseMultipartForm(10 << 20); err != nil {
+				t.Errorf("sendPhoto: parse multipart: %v", err)
+			}
+		} else {
+			if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+				t.Errorf("%s %s with %q: want a form POST", r.Method, method, r.Header.Get("Content-Type"))
+			}
+			if err := r.ParseForm(); err != nil {
+				t.Errorf("%s: parse form: %v", method, err)
+			}
 		}
 		f.mu.Lock()
 		f.calls[method]++
@@ -89,6 +164,18 @@ func newFakeAPI(t *testing.T, token string) *fakeAPI {
 			f.sendMessage(w, r)
 		case "setMyCommands":
 			f.setMyCommands(w, r)
+		case "sendPhoto":
+			f.sendPhoto(w, r)
+		case "answerCallbackQuery":
+			f.mu.Lock()
+			f.answered = append(f.answered, r.Form.Get("callback_query_id"))
+			f.mu.Unlock()
+			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": true})
+		case "setWebhook":
+			f.mu.Lock()
+			f.webhook = map[string]string{"url": r.Form.Get("url"), "secret_token": r.Form.Get("secret_token")}
+			f.mu.Unlock()
+			writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": true})
 		default:
 			writeJSON(w, http.StatusNotFound, map[string]any{"ok": false, "error_code": 404, "description": "Not Found: method " + method})
 		}
@@ -218,7 +305,7 @@ func (f *fakeAPI) sendMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	replyTo, _ := strconv.Atoi(r.Form.Get("reply_to_message_id"))
-	m := sentMessage{ChatID: chatID, Text: text, ParseMode: mode, ReplyTo: replyTo}
+	m := sentMessage{ChatID: chatID, Text: text, ParseMode: mode, ReplyTo: replyTo, Markup: r.Form.Get("reply_markup")}
 	f.mu.Lock()
 	f.sent = append(f.sent, m)
 	id := f.nextMsg

@@ -75,6 +75,57 @@ func renderHTML(reply bot.Reply, limit int) []string {
 	return out
 }
 
+// ExplorerURL is the link put on every wallet address in a message, %s being
+// the address.
+var ExplorerURL = "https://etherscan.io/address/%s"
+
+// linkify wraps every whole 0x address of an escaped plain or bold line in a link
+// to ExplorerURL, unless that would make the line longer than limit.
+func linkify(text string, limit int) string {
+	if !strings.Contains(text, "0x") {
+		return text
+	}
+	var b strings.Builder
+	i := 0
+	for i < len(text) {
+		j := strings.Index(text[i:], "0x")
+		if j < 0 {
+			break
+		}
+		j += i
+		end := j + 42
+		if end <= len(text) && isHexRun(text[j+2:end]) && (j == 0 || !isWordByte(text[j-1])) &&
+			(end == len(text) || !isWordByte(text[end])) {
+			addr := text[j:end]
+			b.WriteString(text[i:j])
+			b.WriteString(`<a href="` + strings.Replace(ExplorerURL, "%s", addr, 1) + `">` + addr + "</a>")
+			i = end
+			continue
+		}
+		b.WriteString(text[i : j+2])
+		i = j + 2
+	}
+	b.WriteString(text[i:])
+	if utf16Len(b.String()) > limit {
+		return text
+	}
+	return b.String()
+}
+
+func isHexRun(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
 // cost is what adding l to the message cur adds to its length: the line, the
 // newline before it and its markup.
 func cost(cur []line, l line) int {
@@ -149,7 +200,11 @@ func appendCut(lines []line, st style, raw string, limit int) []line {
 		}
 		n += w
 	}
-	return append(lines, line{style: st, text: b.String()})
+	last := b.String()
+	if st != pre {
+		last = linkify(last, room)
+	}
+	return append(lines, line{style: st, text: last})
 }
 
 // escapeRune returns the HTML escape of r ("" when r stands for itself) and the

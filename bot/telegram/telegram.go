@@ -187,7 +187,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		err := b.once(ctx, "getUpdates", time.Duration(b.pollSecs)*time.Second+requestTimeout, func(api *tgbotapi.BotAPI) error {
 			var err error
 			updates, err = api.GetUpdates(tgbotapi.UpdateConfig{
-				Offset: offset, Limit: pollLimit, Timeout: b.pollSecs, AllowedUpdates: []string{"message"},
+				Offset: offset, Limit: pollLimit, Timeout: b.pollSecs, AllowedUpdates: allowedUpdates,
 			})
 			return err
 		})
@@ -294,15 +294,20 @@ func (b *Bot) handleBatch(ctx context.Context, updates []tgbotapi.Update) int {
 	var chats []int64
 	byChat := make(map[int64][]int)
 	for i, u := range updates {
-		m := u.Message
-		if m == nil || m.Chat == nil {
+		var chatID int64
+		switch {
+		case u.Message != nil && u.Message.Chat != nil:
+			chatID = u.Message.Chat.ID
+		case u.CallbackQuery != nil && u.CallbackQuery.Message != nil && u.CallbackQuery.Message.Chat != nil:
+			chatID = u.CallbackQuery.Message.Chat.ID
+		default:
 			done[i] = true // another kind of update: nothing to answer
 			continue
 		}
-		if _, seen := byChat[m.Chat.ID]; !seen {
-			chats = append(chats, m.Chat.ID)
+		if _, seen := byChat[chatID]; !seen {
+			chats = append(chats, chatID)
 		}
-		byChat[m.Chat.ID] = append(byChat[m.Chat.ID], i)
+		byChat[chatID] = append(byChat[chatID], i)
 	}
 	sem := make(chan struct{}, b.workers)
 	var wg sync.WaitGroup
@@ -317,7 +322,14 @@ start:
 		wg.Go(func() {
 			defer func() { <-sem }()
 			for _, i := range idx {
-				if !b.handleMessage(ctx, updates[i].Message) {
+				u := updates[i]
+				ok := true
+				if u.Message != nil {
+					ok = b.handleMessage(ctx, u.Message)
+				} else {
+					ok = b.handleCallback(ctx, u.CallbackQuery)
+				}
+				if !ok {
 					return // ctx ended: leave the rest of this chat for next time
 				}
 				done[i] = true

@@ -2,10 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/coattailcapital/coattail/alert"
 	"github.com/coattailcapital/coattail/bot"
 	"github.com/coattailcapital/coattail/bot/telegram"
 	"github.com/coattailcapital/coattail/store"
@@ -17,6 +25,11 @@ type botConfig struct {
 	TelegramToken string
 	TelegramAPI   string
 	Admins        map[string][]string // platform -> user ids
+	// Webhook mode: Telegram posts updates to WebhookURL (public, https), which a
+	// reverse proxy forwards to WebhookAddr; each call carries WebhookSecret.
+	WebhookURL    string
+	WebhookSecret string
+	WebhookAddr   string
 }
 
 // readBotConfig reads COATTAIL_TELEGRAM_TOKEN, COATTAIL_TELEGRAM_API and COATTAIL_ADMINS
@@ -26,6 +39,12 @@ func readBotConfig(getenv func(string) string) (botConfig, error) {
 		TelegramToken: getenv("COATTAIL_TELEGRAM_TOKEN"),
 		TelegramAPI:   getenv("COATTAIL_TELEGRAM_API"),
 		Admins:        map[string][]string{},
+		WebhookURL:    getenv("COATTAIL_TELEGRAM_WEBHOOK_URL"),
+		WebhookSecret: getenv("COATTAIL_TELEGRAM_WEBHOOK_SECRET"),
+		WebhookAddr:   env(getenv, "TELEGRAM_WEBHOOK_ADDR", "127.0.0.1:8443"),
+	}
+	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
+		return c, fmt.Errorf("%w: COATTAIL_TELEGRAM_WEBHOOK_URL needs COATTAIL_TELEGRAM_WEBHOOK_SECRET of at least 16 characters (A-Z, a-z, 0-9, _ and -)", errUsage)
 	}
 	for _, a := range splitCSV(getenv("COATTAIL_ADMINS")) {
 		platform, id, ok := strings.Cut(a, ":")
@@ -42,12 +61,59 @@ func readBotConfig(getenv func(string) string) (botConfig, error) {
 
 // newRouter builds the command router every chat front end shares.
 func newRouter(st *store.Store, log *slog.Logger) (*bot.Router, error) {
-	r, err := bot.NewRouter(bot.Config{Reader: st, Logger: log})
+	as := alert.NewStore(st.Pool())
+	r, err := bot.NewRouter(bot.Config{Reader: st, Logger: log, Chats: as})
 	if err != nil {
 		return nil, err
 	}
 	bot.RegisterFollows(r, st, bot.DefaultFollowLimit)
+	bot.RegisterSettings(r, as)
+	bot.RegisterMarket(r, as)
+	// Paper trading and the risk gate plug in here when they exist; until then
+	// the admin commands say they are not available.
+	bot.RegisterAdmin(r, nil, nil)
 	return r, nil
+}
+
+// alertDispatcher delivers the alert outbox: to Telegram when a token is
+// configured, and to the console chat when console is not nil.
+func alertDispatcher(bc botConfig, st *store.Store, log *slog.Logger, reg prometheus.Registerer, console io.Writer) (*alert.Dispatcher, error) {
+	var senders []alert.Sender
+	if bc.TelegramToken != "" {
+		// A Bot of its own: sending needs no Run, and New makes no request.
+		tg, err := telegram.New(telegram.Config{Token: bc.TelegramToken, APIEndpoint: bc.TelegramAPI, Logger: log},
+			noRouter())
+		if err != nil {
+			return nil, fmt.Errorf("telegram alerts: %w", err)
+		}
+		senders = append(senders, tg.AlertSender())
+	}
+	if console != nil {
+		senders = append(senders, alert.NewConsoleSender(console))
+	}
+	if len(senders) == 0 {
+		return nil, nil
+	}
+	return alert.NewDispatcher(alert.Config{Pool: st.Pool(), Senders: senders, Logger: log, Registerer: reg})
+}
+
+// noRouter is the router of a Bot that only sends.
+func noRouter() *bot.Router {
+	r, err := bot.NewRouter(bot.Config{Reader: nilReader{}})
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+type nilReader struct{}
+
+func (nilReader) Leaderboard(context.Context, store.LeaderboardQuery) ([]store.LeaderRow, error) {
+	return nil, nil
+}
+
+func (nilReader) Wallet(context.Context, string) (store.WalletView, error) {
+	return store.WalletView{}, store.ErrNotFound
 }
 
 // telegramBot returns the Telegram front end, or nil when no token is configured.
@@ -63,7 +129,27 @@ func telegramBot(bc botConfig, r *bot.Router, log *slog.Logger) (func(context.Co
 	if err != nil {
 		return nil, fmt.Errorf("telegram: %w", err)
 	}
-	return tg.Run, nil
+	if bc.WebhookURL == "" {
+		return tg.Run, nil
+	}
+	return func(ctx context.Context) error {
+		if err := tg.StartWebhook(ctx, bc.WebhookURL, bc.WebhookSecret); err != nil {
+			return fmt.Errorf("telegram webhook: %w", err)
+		}
+		srv := &http.Server{Addr: bc.WebhookAddr, Handler: tg.WebhookHandler(bc.WebhookSecret),
+			ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		log.Info("telegram webhook serving", "addr", bc.WebhookAddr)
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("telegram webhook: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // cmdBot runs the chat front ends alone (today: Telegram), sharing the shards'
@@ -94,6 +180,15 @@ func cmdBot(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	disp, err := alertDispatcher(bc, d.st, log, nil, nil)
+	if err != nil {
+		return err
+	}
 	log.Info("telegram bot starting")
-	return tg(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return tg(gctx) })
+	if disp != nil {
+		g.Go(func() error { return disp.Run(gctx) })
+	}
+	return g.Wait()
 }
