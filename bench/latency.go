@@ -1,0 +1,348 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coattailcapital/coattail/alert"
+	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/paper"
+	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/signal"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+	"github.com/shopspring/decimal"
+)
+
+// TargetSignalP99 is the event-to-signal latency bound at TargetLatencyRate.
+const (
+	TargetSignalP99   = 100 * time.Millisecond
+	TargetLatencyRate = 5000
+)
+
+// LatencyConfig configures RunLatency.
+type LatencyConfig struct {
+	DatabaseURL string
+	RedisURL    string
+	// Rates are the steady loads measured, events per second. Defaults to 1k, 5k, 20k.
+	Rates []int
+	// Duration of each load. Defaults to 10 s.
+	Duration time.Duration
+	// Wallets trading, each followed by one user. Defaults to 2000.
+	Wallets int
+	// Shards of the streams. Defaults to 8.
+	Shards int
+	// Stages returns extra stages to run beside the book and signal stages (the
+	// windowed workers), so the latency is measured with the whole pipeline busy.
+	Stages func(st *store.Store) []pipeline.Stage
+	// Progress receives one line at a time. Defaults to discarding them.
+	Progress func(string)
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+}
+
+// LatencyFigure is one steady load: how long an event took from entering the stream
+// to its committed, risk-checked signal, and to its alert handed to the chat platform.
+type LatencyFigure struct {
+	Rate     int     `json:"rate"`     // asked events/s
+	Achieved float64 `json:"achieved"` // produced events/s
+	Events   int64   `json:"events"`
+	Signals  int     `json:"signals"`
+	P50ms    float64 `json:"signal_p50_ms"`
+	P99ms    float64 `json:"signal_p99_ms"`
+	MaxMs    float64 `json:"signal_max_ms"`
+	Alerts   int     `json:"alerts"`
+	AP50ms   float64 `json:"alert_p50_ms"`
+	AP99ms   float64 `json:"alert_p99_ms"`
+	AMaxMs   float64 `json:"alert_max_ms"`
+}
+
+// LatencyResult is what RunLatency measured.
+type LatencyResult struct {
+	Duration float64         `json:"seconds_per_load"`
+	Wallets  int             `json:"wallets"`
+	Figures  []LatencyFigure `json:"figures"`
+	// Met: the signal p99 at TargetLatencyRate is under TargetSignalP99 (false when
+	// that rate was not measured).
+	Met bool `json:"met"`
+}
+
+func (c LatencyConfig) withDefaults() LatencyConfig {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = Config{}.withDefaults().DatabaseURL
+	}
+	if c.RedisURL == "" {
+		c.RedisURL = Config{}.withDefaults().RedisURL
+	}
+	if len(c.Rates) == 0 {
+		c.Rates = []int{1000, 5000, 20000}
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Wallets == 0 {
+		c.Wallets = 2000
+	}
+	if c.Shards == 0 {
+		c.Shards = 8
+	}
+	if c.Progress == nil {
+		c.Progress = func(string) {}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// RunLatency measures event-to-signal and event-to-alert latency at each steady
+// load, each in a scratch schema and key prefix removed afterwards. Every event is a
+// fill of a followed wallet that opens or closes its position, so every event fires
+// a followed_move signal (dedup bucket 1 ms), passes the risk gate of an enabled
+// global paper account, and is fanned out to its follower's alert outbox; a
+// dispatcher delivers the alerts to a platform that accepts at once.
+func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyResult, error) {
+	cfg = cfg.withDefaults()
+	for _, r := range cfg.Rates {
+		if r < 1 || r > 1_000_000 {
+			return nil, fmt.Errorf("bench: latency rate %d: must be 1..1000000 events/s", r)
+		}
+	}
+	res := &LatencyResult{Duration: cfg.Duration.Seconds(), Wallets: cfg.Wallets}
+	for _, rate := range cfg.Rates {
+		f, err := measureLatency(ctx, cfg, rate)
+		if err != nil {
+			return res, err
+		}
+		res.Figures = append(res.Figures, f)
+		if rate == TargetLatencyRate {
+			res.Met = f.Signals > 0 && f.P99ms < float64(TargetSignalP99/time.Millisecond)
+		}
+	}
+	return res, nil
+}
+
+// instantSender accepts every alert at once.
+type instantSender struct{}
+
+func (instantSender) Platform() string { return "bench" }
+func (instantSender) Send(context.Context, string, alert.Message) error {
+	return nil
+}
+
+func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f LatencyFigure, err error) {
+	f.Rate = rate
+	id := randomID()
+	schema, prefix := "bench_"+id, "bench:"+id
+	admin, err := pgx.Connect(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return f, fmt.Errorf("bench: connect to postgres: %w", err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return f, fmt.Errorf("bench: create schema: %w", err)
+	}
+	defer func() {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if _, derr := admin.Exec(c, "DROP SCHEMA "+schema+" CASCADE"); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return f, fmt.Errorf("bench: redis url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	defer func() {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		err = errors.Join(err, deletePrefix(c, rdb, prefix))
+	}()
+	url, err := withSearchPath(cfg.DatabaseURL, schema)
+	if err != nil {
+		return f, err
+	}
+	st, err := store.Open(ctx, store.Config{URL: url, Logger: cfg.Logger})
+	if err != nil {
+		return f, err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return f, err
+	}
+	wallets := make([]string, cfg.Wallets)
+	for i := range wallets {
+		wallets[i] = fmt.Sprintf("0x%040x", 0xbe0000+i)
+		if _, err := st.Follow(ctx, "bench", fmt.Sprintf("u%d", i), wallets[i], "", 10); err != nil {
+			return f, fmt.Errorf("bench: follow: %w", err)
+		}
+	}
+	if err := paper.NewService(st, paper.Config{}).SetEnabled(ctx, "global", true); err != nil {
+		return f, fmt.Errorf("bench: enable paper trading: %w", err)
+	}
+
+	// Signal latencies, measured when each batch has committed.
+	var mu sync.Mutex
+	var lats []time.Duration
+	start := time.Now()
+	committed := func(sigs []signal.Stored) {
+		now := time.Now()
+		mu.Lock()
+		for _, s := range sigs {
+			if s.Rule == alert.RuleFollowedMove && !s.TS.Before(start) {
+				lats = append(lats, now.Sub(s.TS))
+			}
+		}
+		mu.Unlock()
+	}
+	scfg := stream.Config{Prefix: prefix, Shards: cfg.Shards}
+	stages := []pipeline.Stage{
+		{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(st)},
+		{Group: signal.Group, Sink: signal.NewSink(st, signal.Config{DedupWindow: time.Millisecond, OnSignals: alert.Hook,
+			Consumers: []signal.Consumer{paper.NewTrader(st, paper.Config{})}, Committed: committed, Logger: cfg.Logger})},
+	}
+	if cfg.Stages != nil {
+		stages = append(stages, cfg.Stages(st)...)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(stages)+1)
+	for _, sg := range stages {
+		grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: sg.Group, Logger: cfg.Logger, Block: 50 * time.Millisecond}, sg.Sink)
+		if err != nil {
+			return f, err
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- grp.Run(rctx) }()
+	}
+	disp, err := alert.NewDispatcher(alert.Config{Pool: st.Pool(), Senders: []alert.Sender{instantSender{}},
+		Limits: map[string]alert.Limits{"bench": {PerSecond: 1e6}}, Logger: cfg.Logger, Poll: 20 * time.Millisecond})
+	if err != nil {
+		return f, err
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); errc <- disp.Run(rctx) }()
+	defer func() { stop(); wg.Wait() }()
+	time.Sleep(1500 * time.Millisecond) // groups join and claim their shards
+
+	cfg.Progress(fmt.Sprintf("latency: %d events/s for %s (%d followed wallets)", rate, cfg.Duration, cfg.Wallets))
+	prod, err := stream.NewProducer(rdb, scfg)
+	if err != nil {
+		return f, err
+	}
+	start = time.Now()
+	tick := 10 * time.Millisecond
+	perTick := float64(rate) * tick.Seconds()
+	var owed float64
+	seq := make([]int, cfg.Wallets)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var msgs []stream.Message
+	for time.Since(start) < cfg.Duration {
+		select {
+		case <-ctx.Done():
+			return f, ctx.Err()
+		case <-t.C:
+		}
+		owed += perTick
+		msgs = msgs[:0]
+		now := time.Now().UTC()
+		for ; owed >= 1; owed-- {
+			i := int(f.Events) % cfg.Wallets
+			side := event.Buy
+			if seq[i]%2 == 1 {
+				side = event.Sell
+			}
+			seq[i]++
+			f.Events++
+			ev := event.Event{Kind: event.KindFill, Src: "hyperliquid", TS: now.Add(time.Duration(f.Events % 1000)), Wallet: wallets[i],
+				Coin: "ETH", Side: side, Px: decimal.NewFromInt(2000), Sz: decimal.NewFromInt(1), ID: fmt.Sprint(f.Events)}
+			kh := ev.KeyHash()
+			msgs = append(msgs, stream.Message{Shard: event.Shard(ev.ShardKey(), cfg.Shards), Key: kh[:], Body: event.AppendJSON(nil, &ev)})
+		}
+		if err := prod.Add(ctx, msgs); err != nil {
+			return f, err
+		}
+	}
+	f.Achieved = float64(f.Events) / time.Since(start).Seconds()
+	// Wait for the last signals and alerts (bounded).
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(lats)
+		mu.Unlock()
+		var pending int
+		_ = st.Pool().QueryRow(ctx, `SELECT count(*) FROM alert_outbox WHERE state = 'pending'`).Scan(&pending)
+		if int64(n) >= f.Events && pending == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	select {
+	case err := <-errc:
+		if err != nil {
+			return f, fmt.Errorf("bench: a stage failed: %w", err)
+		}
+	default:
+	}
+	mu.Lock()
+	f.Signals = len(lats)
+	f.P50ms, f.P99ms, f.MaxMs = percentiles(lats)
+	mu.Unlock()
+	err = st.Pool().QueryRow(ctx, `SELECT count(*),
+		coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM o.delivered_at - s.ts)), 0) * 1000,
+		coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM o.delivered_at - s.ts)), 0) * 1000,
+		coalesce(max(extract(epoch FROM o.delivered_at - s.ts)), 0) * 1000
+		FROM alert_outbox o JOIN signals s ON s.id = o.signal_id
+		WHERE o.state = 'delivered' AND NOT o.digest`).Scan(&f.Alerts, &f.AP50ms, &f.AP99ms, &f.AMaxMs)
+	if err != nil {
+		return f, fmt.Errorf("bench: alert latency: %w", err)
+	}
+	cfg.Progress(fmt.Sprintf("latency: %d events/s: %d signals p50 %.1f ms p99 %.1f ms max %.1f ms; %d alerts p50 %.1f ms p99 %.1f ms",
+		rate, f.Signals, f.P50ms, f.P99ms, f.MaxMs, f.Alerts, f.AP50ms, f.AP99ms))
+	return f, nil
+}
+
+func percentiles(ds []time.Duration) (p50, p99, max float64) {
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	at := func(q float64) float64 { return ms(ds[min(len(ds)-1, int(q*float64(len(ds))))]) }
+	return at(0.50), at(0.99), ms(ds[len(ds)-1])
+}
+
+// WriteMarkdown writes the latency section of the benchmark report.
+func (r *LatencyResult) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("## Latency at steady loads\n\n")
+	fmt.Fprintf(&b, "Each load runs %.0f s in a fresh schema: every event is a fill of one of %d followed wallets that opens or closes its position, "+
+		"so each fires a `followed_move` signal, passes the risk gate of an enabled global paper account and is fanned out to its follower's alert outbox in the same transaction; "+
+		"a dispatcher hands alerts to a platform that accepts at once (Telegram's own rate limits are measured separately). "+
+		"Signal latency: event entering the stream → its signal and risk decision committed. Alert latency: event time → alert marked delivered.\n\n", r.Duration, r.Wallets)
+	b.WriteString("| load (events/s) | achieved | signals | signal p50 | signal p99 | signal max | alerts | alert p50 | alert p99 | alert max |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, f := range r.Figures {
+		fmt.Fprintf(&b, "| %s | %s | %d | %.1f ms | %.1f ms | %.1f ms | %d | %.1f ms | %.1f ms | %.1f ms |\n",
+			thousands(float64(f.Rate)), thousands(f.Achieved), f.Signals, f.P50ms, f.P99ms, f.MaxMs, f.Alerts, f.AP50ms, f.AP99ms, f.AMaxMs)
+	}
+	verdict := "MISSED"
+	if r.Met {
+		verdict = "met"
+	}
+	fmt.Fprintf(&b, "\nTarget: p99 event-to-signal under %d ms at %s events/s — **%s**.\n\n", TargetSignalP99/time.Millisecond, thousands(TargetLatencyRate), verdict)
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,42 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coattailcapital/coattail/internal/testenv"
+)
+
+// TestRunLatencySmall: at a small steady load every event fires exactly one signal
+// whose latency is measured, alerts are delivered, and the report names the figures.
+func TestRunLatencySmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := RunLatency(ctx, LatencyConfig{DatabaseURL: testenv.DatabaseURL(), RedisURL: testenv.RedisURL(),
+		Rates: []int{300}, Duration: 2 * time.Second, Wallets: 40, Shards: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Figures[0]
+	if f.Events < 300 || int64(f.Signals) != f.Events {
+		t.Errorf("%d events, %d signals: every event must fire one signal", f.Events, f.Signals)
+	}
+	if f.P50ms <= 0 || f.P99ms < f.P50ms || f.MaxMs < f.P99ms {
+		t.Errorf("signal latencies p50 %.2f p99 %.2f max %.2f are not ordered", f.P50ms, f.P99ms, f.MaxMs)
+	}
+	if f.Alerts == 0 || int64(f.Alerts) > f.Events || f.AP50ms <= 0 {
+		t.Errorf("%d alerts (p50 %.2f ms) for %d events", f.Alerts, f.AP50ms, f.Events)
+	}
+	var b strings.Builder
+	if err := res.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "| 300 |") {
+		t.Errorf("report:\n%s", b.String())
+	}
+	if _, err := RunLatency(ctx, LatencyConfig{Rates: []int{0}}); err == nil {
+		t.Error("a zero rate must be refused")
+	}
+}
