@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -51,6 +52,36 @@ func (s *Store) Checkpoints(ctx context.Context, group string) (map[string]strin
 	_, err = pgx.ForEachRow(rows, []any{&st, &id}, func() error { out[st] = id; return nil })
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints of %s: %w", group, err)
+	}
+	return out, nil
+}
+
+// CheckpointRow is one stream_checkpoints row: how far a consumer group has committed
+// one stream, and who owns it.
+type CheckpointRow struct {
+	Stream    string    `json:"stream"`
+	Group     string    `json:"group"`
+	LastID    string    `json:"last_id"`
+	Epoch     int64     `json:"epoch"`
+	Owner     string    `json:"owner"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AllCheckpoints lists every group's checkpoint on every stream, by group then stream.
+func (s *Store) AllCheckpoints(ctx context.Context) ([]CheckpointRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT stream, grp, last_id, epoch, owner, updated_at
+		FROM stream_checkpoints ORDER BY grp, stream`)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoints: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CheckpointRow, error) {
+		var c CheckpointRow
+		err := r.Scan(&c.Stream, &c.Group, &c.LastID, &c.Epoch, &c.Owner, &c.UpdatedAt)
+		c.UpdatedAt = c.UpdatedAt.UTC()
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("checkpoints: %w", err)
 	}
 	return out, nil
 }
