@@ -46,10 +46,13 @@ type ReplayConfig struct {
 	// Progress, if set, is called every ProgressEvery with a snapshot.
 	Progress      func(Summary)
 	ProgressEvery time.Duration // Defaults to 2s.
-	// Group tunes the in-process book stage.
+	// Group tunes the in-process stages (its Group name is replaced by each stage's).
 	Group stream.GroupConfig
-	// NoWorkers skips running the book stage in-process (other processes run it);
-	// Replay still waits for the commits.
+	// Stages are the consumer groups the replay runs and waits for. Empty: the book
+	// stage alone.
+	Stages []Stage
+	// NoWorkers skips running the stages in-process (other processes run them);
+	// Replay still waits for every stage's commits.
 	NoWorkers bool
 	Logger    *slog.Logger
 	Metrics   *Metrics
@@ -68,9 +71,19 @@ type Summary struct {
 	EventsPerSec float64          `json:"events_per_sec"`
 }
 
-// Replay reads the files, produces their events into the streams, runs the book stage
-// in-process (unless NoWorkers) and returns when every produced event is committed or
-// dead-lettered. Bad records are dead-lettered and counted; a file that cannot be
+// Stage is one stream stage: a consumer group and its durable side. Every stage sees
+// every event (each group reads all shard streams) and must commit each batch with its
+// checkpoint (store.AdvanceCheckpoint) in one transaction, which is what Replay waits
+// on. To add a stage to replay, run and worker, give it a group name of its own and
+// list it in cmd/coattail/stages.go (stageCatalog); tests pass their own list here.
+type Stage struct {
+	Group string
+	Sink  stream.Sink
+}
+
+// Replay reads the files, produces their events into the streams, runs the stages
+// (the book stage by default) in-process unless NoWorkers, and returns when every
+// stage has committed every produced event. Bad records are dead-lettered and counted; a file that cannot be
 // opened or a database that fails is an error.
 func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scfg stream.Config, cfg ReplayConfig) (Summary, error) {
 	if cfg.Logger == nil {
@@ -119,23 +132,37 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 	sum := Summary{Files: len(cfg.Files), ByReason: map[string]int64{}}
 	start := time.Now()
 
+	stages := cfg.Stages
+	if len(stages) == 0 {
+		stages = []Stage{{Group: BookGroup, Sink: NewBookSink(st)}}
+	}
+	groups := make([]string, len(stages))
+	for i, s := range stages {
+		groups[i] = s.Group
+		// Before producing: entries are trimmed once every existing group acked them.
+		if err := stream.EnsureGroup(ctx, rdb, scfg, s.Group); err != nil {
+			return Summary{}, err
+		}
+	}
 	runCtx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
 	g, gctx := errgroup.WithContext(runCtx)
 	if !cfg.NoWorkers {
-		gc := cfg.Group
-		gc.Group = BookGroup
-		if gc.Logger == nil {
-			gc.Logger = cfg.Logger
+		for _, s := range stages {
+			gc := cfg.Group
+			gc.Group = s.Group
+			if gc.Logger == nil {
+				gc.Logger = cfg.Logger
+			}
+			if gc.Observe == nil {
+				gc.Observe = cfg.Metrics.ObserveBatch(s.Group)
+			}
+			grp, err := stream.NewGroup(rdb, scfg, gc, s.Sink)
+			if err != nil {
+				return Summary{}, err
+			}
+			g.Go(func() error { return grp.Run(gctx) })
 		}
-		if gc.Observe == nil {
-			gc.Observe = cfg.Metrics.ObserveBatch(BookGroup)
-		}
-		grp, err := stream.NewGroup(rdb, scfg, gc, NewBookSink(st))
-		if err != nil {
-			return Summary{}, err
-		}
-		g.Go(func() error { return grp.Run(gctx) })
 	}
 	snapshot := func() Summary {
 		s := sum
@@ -203,7 +230,7 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 		if err := in.Flush(gctx); err != nil {
 			return err
 		}
-		return waitCommitted(gctx, st, prod.Config(), prod.LastIDs(), func() {
+		return waitCommitted(gctx, st, groups, prod.Config(), prod.LastIDs(), func() {
 			if cfg.Progress != nil && time.Since(lastProgress) >= cfg.ProgressEvery {
 				lastProgress = time.Now()
 				cfg.Progress(snapshot())
@@ -230,9 +257,9 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 	return out, err
 }
 
-// waitCommitted polls the book stage's checkpoints until each shard has committed at
-// least the last id produced to it.
-func waitCommitted(ctx context.Context, st *store.Store, scfg stream.Config, last []string, tick func()) error {
+// waitCommitted polls the stages' checkpoints until each group has committed, on each
+// shard, at least the last id produced to it.
+func waitCommitted(ctx context.Context, st *store.Store, groups []string, scfg stream.Config, last []string, tick func()) error {
 	var shards []int
 	for s, id := range last {
 		if id != "" {
@@ -241,18 +268,23 @@ func waitCommitted(ctx context.Context, st *store.Store, scfg stream.Config, las
 	}
 	sort.Ints(shards)
 	for {
-		var cps map[string]string
-		err := retry(ctx, nil, "read checkpoints", func() (err error) {
-			cps, err = st.Checkpoints(ctx, BookGroup)
-			return err
-		})
-		if err != nil {
-			return err
-		}
 		done := true
-		for _, s := range shards {
-			if stream.CompareIDs(cps[scfg.Stream(s)], last[s]) < 0 {
-				done = false
+		for _, grp := range groups {
+			var cps map[string]string
+			err := retry(ctx, nil, "read checkpoints", func() (err error) {
+				cps, err = st.Checkpoints(ctx, grp)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			for _, s := range shards {
+				if stream.CompareIDs(cps[scfg.Stream(s)], last[s]) < 0 {
+					done = false
+					break
+				}
+			}
+			if !done {
 				break
 			}
 		}

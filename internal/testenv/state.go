@@ -22,11 +22,16 @@ func stateTables() []stateTable {
 		{"prices", "symbol, price, ts, src, event_key"},
 		{"dead_letters", "key, reason, detail, source, raw"},
 		{"exchange_transfers", "event_key, ts, wallet, exchange, exchange_address, direction, token, symbol, amount, usd, tx, block"},
+		// The windowed stage (migrations/007_windows.sql).
+		{"price_bars", "venue, symbol, res, start, \"end\", open, high, low, close, open_ts, close_ts, volume, quote_volume, vwap, trades, ticks, late, final"},
+		{"exchange_flows", "token, symbol, exchange, res, start, \"end\", shard, inflow, outflow, inflow_usd, outflow_usd, deposits, withdrawals, large_deposits, large_withdrawals, late, final"},
+		{"anomalies", "id, kind, venue, symbol, ts, value, baseline, score, evidence"},
+		{"wallet_profiles", "wallet, volume_usd, trades, avg_size_usd, largest_usd, typical_hold_seconds, coins, first_seen, last_seen, style, buy_share, max_trades_per_minute, bot_high_frequency, bot_market_maker, state"},
 	}
 }
 
 // StateChecksum returns "rows:md5" per result table (events, positions, prices,
-// dead_letters, exchange_transfers), insertion timestamps excluded, so two runs can be compared.
+// dead_letters, exchange_transfers and the windowed stage's tables), insertion timestamps excluded, so two runs can be compared.
 func StateChecksum(t testing.TB, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
 	out := map[string]string{}
