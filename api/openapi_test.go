@@ -7,6 +7,7 @@ package api_test
 // with every declared status produced at least once.
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"github.com/coattailcapital/coattail/api"
 	"github.com/coattailcapital/coattail/internal/testenv"
 	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -414,8 +416,9 @@ const (
 )
 
 // oaServers returns a server on a seeded store and healthy Redis, and one whose store
-// is closed and whose Redis does not answer (for the 500 and 503 answers).
-func oaServers(t *testing.T) (good, broken *httptest.Server) {
+// is closed and whose Redis does not answer (for the 500 and 503 answers), and an API
+// token of the good server's store (its user may follow one wallet).
+func oaServers(t *testing.T) (good, broken *httptest.Server, token string) {
 	t.Helper()
 	ctx := context.Background()
 	st := testenv.Store(t)
@@ -433,7 +436,24 @@ func oaServers(t *testing.T) (good, broken *httptest.Server) {
 	if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error { return store.UpsertPositions(ctx, tx, rows) }); err != nil {
 		t.Fatalf("seed positions: %v", err)
 	}
-	good = httptest.NewServer(api.New(api.Config{Store: st, Redis: rdb, Gatherer: prometheus.NewRegistry()}).Handler())
+	// The leaderboard is the alpha board: a scoring run ranks both wallets, one with an
+	// infinite profit factor (null).
+	pf := 1.5
+	if _, err := st.SaveScoreRun(ctx, store.ScoreRun{Window: store.WindowAll, AsOf: at}, []store.WalletScore{
+		{Wallet: oaRanked, Rank: 1, Score: 0.2, LCB: 0.1, N: 30, Eligible: true,
+			Stats: store.ScoreStats{RealizedPnl: 42, Fees: 3.5, Trades: 5, ProfitFactor: &pf}},
+		{Wallet: oaSecond, Rank: 2, Score: 0.1, LCB: -0.05, N: 21, Eligible: true, Stats: store.ScoreStats{RealizedPnl: -7.125}},
+	}); err != nil {
+		t.Fatalf("seed scores: %v", err)
+	}
+	insertSignal(t, st, "followed_move", oaRanked, "ETH", 1000)
+	token, _, err := st.CreateToken(ctx, "telegram", "111", "openapi test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, prefix := testenv.Redis(t)
+	good = httptest.NewServer(api.New(api.Config{Store: st, Redis: rdb, Gatherer: prometheus.NewRegistry(),
+		Streams: stream.Config{Prefix: prefix, Shards: 2}, FollowLimit: 1}).Handler())
 	t.Cleanup(good.Close)
 
 	closed := testenv.Store(t)
@@ -444,39 +464,71 @@ func oaServers(t *testing.T) (good, broken *httptest.Server) {
 	broken = httptest.NewServer(api.New(api.Config{Store: closed, Redis: dead, Gatherer: prometheus.NewRegistry(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
 	t.Cleanup(broken.Close)
-	return good, broken
+	return good, broken, token
 }
 
 func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 	s := loadSpec(t)
 	ops := s.operations(t)
-	good, broken := oaServers(t)
+	good, broken, token := oaServers(t)
+	const fake = "ctc_well-formed-but-the-store-is-closed"
 	tests := []struct {
 		name string
 		srv  *httptest.Server
 		op   string // the documented operation
 		url  string
 		code int
+		// method defaults to GET; token is sent as Authorization: Bearer; body as JSON.
+		method, token, body string
 	}{
-		{"healthz", good, "GET /healthz", "/healthz", 200},
-		{"ready", good, "GET /readyz", "/readyz", 200},
-		{"not ready", broken, "GET /readyz", "/readyz", 503},
-		{"metrics", good, "GET /metrics", "/metrics", 200},
-		{"leaderboard", good, "GET /api/leaderboard", "/api/leaderboard", 200},
-		{"leaderboard page 2", good, "GET /api/leaderboard", "/api/leaderboard?limit=1&offset=1&window=all", 200},
-		{"leaderboard past the end", good, "GET /api/leaderboard", "/api/leaderboard?offset=50", 200},
-		{"leaderboard limit 0", good, "GET /api/leaderboard", "/api/leaderboard?limit=0", 400},
-		{"leaderboard limit 1001", good, "GET /api/leaderboard", "/api/leaderboard?limit=1001", 400},
-		{"leaderboard offset -1", good, "GET /api/leaderboard", "/api/leaderboard?offset=-1", 400},
-		{"leaderboard window 7d", good, "GET /api/leaderboard", "/api/leaderboard?window=7d", 400},
-		{"leaderboard store down", broken, "GET /api/leaderboard", "/api/leaderboard", 500},
-		{"wallet", good, "GET /api/wallets/{address}", "/api/wallets/" + oaRanked, 200},
-		{"wallet upper case", good, "GET /api/wallets/{address}", "/api/wallets/0x" + strings.ToUpper(oaSecond[2:]), 200},
-		{"wallet not hex", good, "GET /api/wallets/{address}", "/api/wallets/" + oaNotAWord, 400},
-		{"wallet too short", good, "GET /api/wallets/{address}", "/api/wallets/0x1234", 400},
-		{"wallet unseen", good, "GET /api/wallets/{address}", "/api/wallets/" + oaUnseen, 404},
-		{"wallet store down", broken, "GET /api/wallets/{address}", "/api/wallets/" + oaRanked, 500},
-		{"dashboard", good, "GET /", "/", 200},
+		{"healthz", good, "GET /healthz", "/healthz", 200, "", "", ""},
+		{"ready", good, "GET /readyz", "/readyz", 200, "", "", ""},
+		{"not ready", broken, "GET /readyz", "/readyz", 503, "", "", ""},
+		{"metrics", good, "GET /metrics", "/metrics", 200, "", "", ""},
+		{"leaderboard", good, "GET /api/leaderboard", "/api/leaderboard", 200, "", "", ""},
+		{"leaderboard page 2", good, "GET /api/leaderboard", "/api/leaderboard?limit=1&offset=1&window=all", 200, "", "", ""},
+		{"leaderboard past the end", good, "GET /api/leaderboard", "/api/leaderboard?offset=50", 200, "", "", ""},
+		{"leaderboard limit 0", good, "GET /api/leaderboard", "/api/leaderboard?limit=0", 400, "", "", ""},
+		{"leaderboard limit 1001", good, "GET /api/leaderboard", "/api/leaderboard?limit=1001", 400, "", "", ""},
+		{"leaderboard offset -1", good, "GET /api/leaderboard", "/api/leaderboard?offset=-1", 400, "", "", ""},
+		{"leaderboard window 24h", good, "GET /api/leaderboard", "/api/leaderboard?window=24h", 400, "", "", ""},
+		{"leaderboard window 7d as of then", good, "GET /api/leaderboard", "/api/leaderboard?window=7d&as_of=2026-01-02T03:04:05Z&page=2", 200, "", "", ""},
+		{"leaderboard bad as_of", good, "GET /api/leaderboard", "/api/leaderboard?as_of=now", 400, "", "", ""},
+		{"leaderboard store down", broken, "GET /api/leaderboard", "/api/leaderboard", 500, "", "", ""},
+		{"wallet", good, "GET /api/wallets/{address}", "/api/wallets/" + oaRanked, 200, "", "", ""},
+		{"wallet upper case", good, "GET /api/wallets/{address}", "/api/wallets/0x" + strings.ToUpper(oaSecond[2:]), 200, "", "", ""},
+		{"wallet not hex", good, "GET /api/wallets/{address}", "/api/wallets/" + oaNotAWord, 400, "", "", ""},
+		{"wallet too short", good, "GET /api/wallets/{address}", "/api/wallets/0x1234", 400, "", "", ""},
+		{"wallet unseen", good, "GET /api/wallets/{address}", "/api/wallets/" + oaUnseen, 404, "", "", ""},
+		{"wallet store down", broken, "GET /api/wallets/{address}", "/api/wallets/" + oaRanked, 500, "", "", ""},
+		{"dashboard", good, "GET /", "/", 200, "", "", ""},
+		{"wallet page", good, "GET /wallet/{address}", "/wallet/" + oaRanked, 200, "", "", ""},
+		{"script", good, "GET /app.js", "/app.js", 200, "", "", ""},
+		{"style", good, "GET /style.css", "/style.css", 200, "", "", ""},
+		{"signals", good, "GET /api/signals", "/api/signals", 200, "", "", ""},
+		{"signals filtered", good, "GET /api/signals", "/api/signals?wallet=" + oaRanked + "&coin=ETH&rule=followed_move&since=0&limit=5", 200, "", "", ""},
+		{"signals bad limit", good, "GET /api/signals", "/api/signals?limit=0", 400, "", "", ""},
+		{"signals store down", broken, "GET /api/signals", "/api/signals", 500, "", "", ""},
+		{"signal stream", good, "GET /api/signals/stream", "/api/signals/stream?since=0", 200, "", "", ""},
+		{"signal stream bad wallet", good, "GET /api/signals/stream", "/api/signals/stream?wallet=0x12", 400, "", "", ""},
+		{"signal stream store down", broken, "GET /api/signals/stream", "/api/signals/stream", 500, "", "", ""},
+		{"pipeline", good, "GET /api/pipeline", "/api/pipeline", 200, "", "", ""},
+		{"pipeline store down", broken, "GET /api/pipeline", "/api/pipeline", 500, "", "", ""},
+		{"follows without token", good, "GET /api/follows", "/api/follows", 401, "", "", ""},
+		{"follows", good, "GET /api/follows", "/api/follows", 200, "", token, ""},
+		{"follows store down", broken, "GET /api/follows", "/api/follows", 500, "", fake, ""},
+		{"follow", good, "POST /api/follows", "/api/follows", 201, "POST", token, `{"wallet":"` + oaRanked + `","label":"top"}`},
+		{"follow again", good, "POST /api/follows", "/api/follows", 200, "POST", token, `{"wallet":"` + oaRanked + `"}`},
+		{"follow over the limit", good, "POST /api/follows", "/api/follows", 409, "POST", token, `{"wallet":"` + oaSecond + `"}`},
+		{"follow bad body", good, "POST /api/follows", "/api/follows", 400, "POST", token, `{"wallet":1}`},
+		{"follow bad token", good, "POST /api/follows", "/api/follows", 401, "POST", "ctc_nope", `{"wallet":"` + oaRanked + `"}`},
+		{"follow store down", broken, "POST /api/follows", "/api/follows", 500, "POST", fake, `{"wallet":"` + oaRanked + `"}`},
+		{"followed after", good, "GET /api/follows", "/api/follows", 200, "", token, ""},
+		{"unfollow not followed", good, "DELETE /api/follows/{address}", "/api/follows/" + oaSecond, 404, "DELETE", token, ""},
+		{"unfollow bad address", good, "DELETE /api/follows/{address}", "/api/follows/" + oaNotAWord, 400, "DELETE", token, ""},
+		{"unfollow without token", good, "DELETE /api/follows/{address}", "/api/follows/" + oaRanked, 401, "DELETE", "", ""},
+		{"unfollow store down", broken, "DELETE /api/follows/{address}", "/api/follows/" + oaRanked, 500, "DELETE", fake, ""},
+		{"unfollow", good, "DELETE /api/follows/{address}", "/api/follows/" + oaRanked, 204, "DELETE", token, ""},
 	}
 	produced := map[string]bool{}
 	for _, tt := range tests {
@@ -485,15 +537,36 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s is not documented", tt.op)
 			}
-			resp, err := http.Get(tt.srv.URL + tt.url)
+			method := tt.method
+			if method == "" {
+				method = "GET"
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var rd io.Reader
+			if tt.body != "" {
+				rd = strings.NewReader(tt.body)
+			}
+			req, err := http.NewRequestWithContext(ctx, method, tt.srv.URL+tt.url, rd)
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, err := io.ReadAll(resp.Body)
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body []byte
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+				// An event stream never ends: check its first event, then hang up.
+				body = readEvents(t, resp.Body)
+				cancel()
+			} else if body, err = io.ReadAll(resp.Body); err != nil {
+				t.Fatal(err)
+			}
 			resp.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
 			if resp.StatusCode != tt.code {
 				t.Fatalf("GET %s = %d %s, want %d", tt.url, resp.StatusCode, body, tt.code)
 			}
@@ -507,6 +580,12 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 			}
 			produced[tt.op+" "+strconv.Itoa(tt.code)] = true
 			content, _ := rm["content"].(map[string]any)
+			if content == nil {
+				if len(body) > 0 {
+					t.Fatalf("%s %d documents no content, but the body is %q", tt.op, tt.code, body)
+				}
+				return
+			}
 			ctype, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
 			media, ok := content[ctype].(map[string]any)
 			if !ok {
@@ -553,7 +632,7 @@ func TestLeaderboardRowsHaveExactlyTheRequiredProperties(t *testing.T) {
 	if props := keys(schema["properties"].(map[string]any)); !slices.Equal(props, required) {
 		t.Errorf("LeaderRow properties %v, required %v: every property of a row is always present", props, required)
 	}
-	good, _ := oaServers(t)
+	good, _, _ := oaServers(t)
 	resp, err := http.Get(good.URL + "/api/leaderboard?limit=1000")
 	if err != nil {
 		t.Fatal(err)
@@ -583,4 +662,22 @@ func keys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// readEvents reads an event stream up to and including its first event that carries
+// data (the first signal), so the case checks a real event, not only the preamble.
+func readEvents(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	br := bufio.NewReader(r)
+	var out []byte
+	for {
+		line, err := br.ReadBytes('\n')
+		out = append(out, line...)
+		if err != nil {
+			t.Fatalf("event stream ended before its first event: %v\n%s", err, out)
+		}
+		if strings.HasPrefix(string(line), "data: ") {
+			return out
+		}
+	}
 }

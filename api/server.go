@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
@@ -27,12 +28,28 @@ type Config struct {
 	Redis    redis.UniversalClient
 	Gatherer prometheus.Gatherer // Defaults to prometheus.DefaultGatherer.
 	Logger   *slog.Logger
+	// Streams is the stream layout (prefix and shard count) GET /api/pipeline reports
+	// on. When Shards is set, /metrics also exports the consumer lag, pending entries and
+	// stored dead letters (read at scrape time); leave it zero in processes whose
+	// metrics another one already serves (workers, ingest).
+	Streams stream.Config
+	// FollowLimit bounds the follows of one user through the API, as in chat.
+	// Defaults to bot.DefaultFollowLimit.
+	FollowLimit int
+	// SignalPoll is how often the signal stream looks for new signals. Defaults to 1s.
+	SignalPoll time.Duration
+	// Heartbeat is how often an idle signal stream sends a comment. Defaults to 15s.
+	Heartbeat time.Duration
 }
 
 // Server is the HTTP server.
 type Server struct {
 	cfg Config
 	mux *http.ServeMux
+	// streamsDone ends the open event streams when the server shuts down, which would
+	// otherwise wait for them until its timeout.
+	streamsDone context.Context
+	stopStreams context.CancelFunc
 }
 
 // New builds the server's routes.
@@ -46,13 +63,29 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.SignalPoll <= 0 {
+		cfg.SignalPoll = time.Second
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.streamsDone, s.stopStreams = context.WithCancel(context.Background())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc("GET /readyz", s.ready)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer(), promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/leaderboard", s.leaderboard)
 	s.mux.HandleFunc("GET /api/wallets/{address}", s.wallet)
-	s.mux.HandleFunc("GET /{$}", s.dashboard)
+	s.mux.HandleFunc("GET /api/signals", s.signals)
+	s.mux.HandleFunc("GET /api/signals/stream", s.signalStream)
+	s.mux.HandleFunc("GET /api/pipeline", s.pipeline)
+	s.mux.HandleFunc("GET /api/follows", s.listFollows)
+	s.mux.HandleFunc("POST /api/follows", s.addFollow)
+	s.mux.HandleFunc("DELETE /api/follows/{address}", s.removeFollow)
+	s.mux.HandleFunc("GET /{$}", staticFile("index.html", "text/html; charset=utf-8"))
+	s.mux.HandleFunc("GET /wallet/{address}", staticFile("index.html", "text/html; charset=utf-8"))
+	s.mux.HandleFunc("GET /app.js", staticFile("app.js", "text/javascript; charset=utf-8"))
+	s.mux.HandleFunc("GET /style.css", staticFile("style.css", "text/css; charset=utf-8"))
 	return s
 }
 
@@ -71,6 +104,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve serves on ln until ctx is done.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	srv.RegisterOnShutdown(s.stopStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -105,32 +139,54 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, status)
 }
 
+// leaderboard serves the alpha board: the ranked wallets of the latest scoring run of
+// the window at or before as_of (store.Board), a page at a time. With no run yet it
+// answers an empty array; `coattail run` rescores every minute, `coattail rescore`
+// on demand.
 func (s *Server) leaderboard(w http.ResponseWriter, r *http.Request) {
-	q := store.LeaderboardQuery{Window: r.URL.Query().Get("window")}
-	if q.Window != "" && q.Window != "all" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "window must be \"all\" (time windows come with alpha scoring)"})
+	qs := r.URL.Query()
+	q := store.BoardQuery{Window: qs.Get("window"), Limit: 10}
+	if q.Window == "" {
+		q.Window = store.WindowAll
+	}
+	if !store.ValidScoreWindow(q.Window) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "window must be 7d, 30d or all"})
 		return
 	}
 	var err error
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if v := qs.Get("as_of"); v != "" {
+		if q.AsOf, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "as_of must be an RFC 3339 time, e.g. 2026-02-04T10:00:00Z"})
+			return
+		}
+	}
+	if v := qs.Get("limit"); v != "" {
 		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 1 || q.Limit > 1000 {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit must be an integer 1..1000"})
 			return
 		}
 	}
-	if v := r.URL.Query().Get("offset"); v != "" {
+	if v := qs.Get("offset"); v != "" {
 		if q.Offset, err = strconv.Atoi(v); err != nil || q.Offset < 0 {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "offset must be a non-negative integer"})
 			return
 		}
 	}
-	rows, err := s.cfg.Store.Leaderboard(r.Context(), q)
-	if err != nil {
+	if v := qs.Get("page"); v != "" {
+		page, err := strconv.Atoi(v)
+		if err != nil || page < 1 || page > 1000000 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "page must be an integer from 1"})
+			return
+		}
+		q.Offset += (page - 1) * q.Limit
+	}
+	_, rows, err := s.cfg.Store.Board(r.Context(), q)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.fail(w, "leaderboard", err)
 		return
 	}
 	if rows == nil {
-		rows = []store.LeaderRow{}
+		rows = []store.BoardRow{}
 	}
 	writeJSON(w, http.StatusOK, rows)
 }
@@ -164,22 +220,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (s *Server) dashboard(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(dashboardHTML))
+// gatherer is the configured gatherer, plus the scrape-time pipeline series when the
+// stream layout is known.
+func (s *Server) gatherer() prometheus.Gatherer {
+	if s.cfg.Streams.Shards == 0 || s.cfg.Store == nil || s.cfg.Redis == nil {
+		return s.cfg.Gatherer
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newLagCollector(s))
+	return prometheus.Gatherers{s.cfg.Gatherer, reg}
 }
-
-const dashboardHTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Coat Tail Capital</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;background:#0f1419;color:#e6e6e6}
-table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #333;text-align:right}
-td:nth-child(2),th:nth-child(2){text-align:left;font-family:monospace}.neg{color:#f66}.pos{color:#6c6}</style></head>
-<body><h1>Coat Tail Capital</h1><p>Leaderboard (realized + unrealized PnL net of fees), refreshed every 2 s.
-<a href="/metrics" style="color:#8af">metrics</a> · <a href="/readyz" style="color:#8af">readiness</a></p>
-<table id="lb"><thead><tr><th>#</th><th>wallet</th><th>score (USD)</th><th>realized</th><th>unrealized</th><th>fees</th><th>n</th></tr></thead><tbody></tbody></table>
-<script>
-function f(x){const n=Number(x);return '<span class="'+(n<0?'neg':'pos')+'">'+n.toLocaleString(undefined,{maximumFractionDigits:2})+'</span>'}
-async function load(){try{const r=await fetch('/api/leaderboard?limit=25');const rows=await r.json();
-document.querySelector('#lb tbody').innerHTML=rows.map(x=>'<tr><td>'+x.rank+'</td><td>'+x.wallet+'</td><td>'+f(x.score)+'</td><td>'+f(x.realized_pnl)+'</td><td>'+f(x.unrealized_pnl)+'</td><td>'+f(x.fees)+'</td><td>'+x.n+'</td></tr>').join('')}catch(e){}}
-load();setInterval(load,2000);
-</script></body></html>`

@@ -36,6 +36,12 @@ func server(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The leaderboard is the alpha board: a scoring run ranks the wallet.
+	if _, err := st.SaveScoreRun(ctx, store.ScoreRun{Window: store.WindowAll, AsOf: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		[]store.WalletScore{{Wallet: wallet, Rank: 1, Score: 0.25, LCB: 0.125, N: 24, Eligible: true,
+			Stats: store.ScoreStats{RealizedPnl: 42, Fees: 2, Trades: 24}}}); err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "coattail_test_total", Help: "t"})
 	reg.MustRegister(c)
@@ -68,7 +74,10 @@ func TestEndpoints(t *testing.T) {
 		{"/metrics", 200, "coattail_test_total 1"},
 		{"/api/leaderboard?limit=5", 200, `"wallet":"` + wallet + `"`},
 		{"/api/leaderboard?limit=0", 400, "limit must be"},
-		{"/api/leaderboard?window=7d", 400, "window must be"},
+		{"/api/leaderboard?window=24h", 400, "window must be"},
+		{"/api/leaderboard?window=7d", 200, "[]"},
+		{"/api/leaderboard?as_of=2025-12-31T00:00:00Z", 200, "[]"},
+		{"/api/leaderboard?as_of=yesterday", 400, "as_of must be"},
 		{"/api/wallets/" + strings.ToUpper(wallet[2:4]) + "zz", 400, "40 hex digits"},
 		{"/api/wallets/0x00000000000000000000000000000000000000dd", 404, "not seen"},
 		{"/api/wallets/" + wallet, 200, `"realized_pnl":"42"`},
@@ -99,7 +108,8 @@ func TestLeaderboardJSONShape(t *testing.T) {
 			t.Errorf("row lacks %q: %v", k, rows[0])
 		}
 	}
-	if rows[0]["score"] != "40" { // realized 42 - fees 2, no price for ETH → mark = entry → unrealized 0
-		t.Errorf("score = %v, want \"40\"", rows[0]["score"])
+	// The score is the run's lower confidence bound; money stays a decimal string.
+	if rows[0]["score"] != 0.125 || rows[0]["lcb"] != 0.125 || rows[0]["skill"] != 0.25 || rows[0]["realized_pnl"] != "42" {
+		t.Errorf("row = %v, want score and lcb 0.125, skill 0.25, realized_pnl \"42\"", rows[0])
 	}
 }
