@@ -15,6 +15,7 @@ import (
 
 	"github.com/coattailcapital/coattail/alert"
 	"github.com/coattailcapital/coattail/bot"
+	"github.com/coattailcapital/coattail/bot/discord"
 	"github.com/coattailcapital/coattail/bot/telegram"
 	"github.com/coattailcapital/coattail/store"
 )
@@ -77,8 +78,8 @@ func newRouter(st *store.Store, log *slog.Logger) (*bot.Router, error) {
 
 // alertDispatcher delivers the alert outbox: to Telegram when a token is
 // configured, and to the console chat when console is not nil.
-func alertDispatcher(bc botConfig, st *store.Store, log *slog.Logger, reg prometheus.Registerer, console io.Writer) (*alert.Dispatcher, error) {
-	var senders []alert.Sender
+func alertDispatcher(bc botConfig, st *store.Store, log *slog.Logger, reg prometheus.Registerer, console io.Writer, extra ...alert.Sender) (*alert.Dispatcher, error) {
+	senders := append([]alert.Sender(nil), extra...)
 	if bc.TelegramToken != "" {
 		// A Bot of its own: sending needs no Run, and New makes no request.
 		tg, err := telegram.New(telegram.Config{Token: bc.TelegramToken, APIEndpoint: bc.TelegramAPI, Logger: log},
@@ -163,8 +164,9 @@ func cmdBot(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if bc.TelegramToken == "" {
-		return fmt.Errorf("%w: no chat platform configured: set COATTAIL_TELEGRAM_TOKEN (Discord comes with the bots issue); `coattail chat` needs no token", errUsage)
+	discordToken := a.getenv("COATTAIL_DISCORD_TOKEN")
+	if bc.TelegramToken == "" && discordToken == "" {
+		return fmt.Errorf("%w: no chat platform configured: set COATTAIL_TELEGRAM_TOKEN and/or COATTAIL_DISCORD_TOKEN; `coattail chat` needs no token", errUsage)
 	}
 	log := c.logger(a.stderr)
 	d, err := a.connect(ctx, c, log, true)
@@ -176,17 +178,29 @@ func cmdBot(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	g, gctx := errgroup.WithContext(ctx)
 	tg, err := telegramBot(bc, r, log)
 	if err != nil {
 		return err
 	}
-	disp, err := alertDispatcher(bc, d.st, log, nil, nil)
+	if tg != nil {
+		log.Info("telegram bot starting")
+		g.Go(func() error { return tg(gctx) })
+	}
+	var extra []alert.Sender
+	dc, err := newDiscord(a.getenv, bc.Admins[discord.Platform], r, d.st.Pool(), log)
 	if err != nil {
 		return err
 	}
-	log.Info("telegram bot starting")
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return tg(gctx) })
+	if dc != nil {
+		log.Info("discord bot starting")
+		g.Go(func() error { return dc.Run(gctx) })
+		extra = append(extra, dc)
+	}
+	disp, err := alertDispatcher(bc, d.st, log, nil, nil, extra...)
+	if err != nil {
+		return err
+	}
 	if disp != nil {
 		g.Go(func() error { return disp.Run(gctx) })
 	}

@@ -6,18 +6,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/coattailcapital/coattail/analytics/demo"
 	"github.com/coattailcapital/coattail/api"
 	"github.com/coattailcapital/coattail/bot/console"
 	"github.com/coattailcapital/coattail/pipeline"
-	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -78,6 +77,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	noDemo := fs.Bool("no-demo", false, "do not play the demo market (serve and process what other sources produce)")
 	sources := fs.String("sources", env(a.getenv, "SOURCES", "demo"), "comma-separated sources: demo, binance, coinbase, hyperliquid (env COATTAIL_SOURCES; each reads its COATTAIL_<SOURCE>_* settings)")
 	noChat := fs.Bool("no-chat", false, "do not open the console chat even on a terminal")
+	rescoreEveryF := rescoreEvery(fs, a.getenv)
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
@@ -119,15 +119,16 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
-	srv := api.New(api.Config{Addr: c.HTTPAddr, Store: d.st, Redis: d.rdb, Gatherer: reg, Logger: log})
-	g.Go(func() error { return srv.Run(gctx) })
-	grp, err := stream.NewGroup(d.rdb, d.scf, stream.GroupConfig{Group: pipeline.BookGroup, Logger: log,
-		Block: 200 * time.Millisecond}, pipeline.NewBookSink(d.st))
-	if err != nil {
+	if err := startRescorer(gctx, g, d.st, log, *rescoreEveryF); err != nil {
 		return err
 	}
-	grp.SetObserver(m.ObserveBatch(pipeline.BookGroup))
-	g.Go(func() error { return grp.Run(gctx) })
+	srv := api.New(api.Config{Addr: c.HTTPAddr, Store: d.st, Redis: d.rdb, Gatherer: reg, Logger: log, Streams: d.scf})
+	g.Go(func() error { return srv.Run(gctx) })
+	stages := buildStages(d, stageCatalog())
+	registerStageMetrics(reg, d, stages)
+	if _, err := runStages(gctx, g, d, stages, stream.GroupConfig{Logger: log, Block: 200 * time.Millisecond}, m); err != nil {
+		return err
+	}
 	step := time.Duration(float64(time.Second) / *tps)
 	start := time.Now().UTC().Truncate(step)
 	mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: start,
@@ -148,6 +149,19 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	if tg != nil {
 		g.Go(func() error { return tg(gctx) })
 		fmt.Fprintln(a.stderr, "coattail: Telegram bot on (COATTAIL_TELEGRAM_TOKEN)")
+	}
+	var alertsOut io.Writer // the console shows alerts while its chat is open
+	if chat {
+		alertsOut = a.stdout
+	}
+	disp, err := alertDispatcher(bc, d.st, log, reg, alertsOut)
+	if err != nil {
+		cancel()
+		_ = g.Wait()
+		return err
+	}
+	if disp != nil {
+		g.Go(func() error { return disp.Run(gctx) })
 	}
 	if chat {
 		g.Go(func() error {
@@ -182,7 +196,8 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	asJSON := fs.Bool("json", false, "print a JSON summary as the last line")
 	format := fs.String("format", "", "force the input format instead of detecting it")
 	wallet := fs.String("wallet", "", "wallet of Hyperliquid userFills files that do not name one")
-	noWorkers := fs.Bool("no-workers", false, "do not run the book stage in-process (running workers commit; replay still waits)")
+	noWorkers := fs.Bool("no-workers", false, "do not run the stages in-process (running workers commit; replay still waits)")
+	stageSpec := fs.String("stage", "all", "comma-separated stages to run and wait for, or all (available: "+stageNames()+")")
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	strict := fs.Bool("strict", false, "also apply the live data-quality gate (duplicates, price deviation, zero-value and self transfers, decimals) to the replayed input")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the replay to this file")
@@ -216,6 +231,10 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 			return fmt.Errorf("%w: --until %q: want RFC 3339, e.g. 2026-02-04T10:00:00Z", errUsage, *until)
 		}
 	}
+	defs, err := selectStages(*stageSpec)
+	if err != nil {
+		return err
+	}
 	log := c.logger(a.stderr)
 	d, err := a.connect(ctx, c, log, true)
 	if err != nil {
@@ -223,7 +242,7 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	}
 	defer d.close()
 	cfg := pipeline.ReplayConfig{Files: files, Until: untilT, Speed: *speed, Format: *format, Wallet: *wallet,
-		NoWorkers: *noWorkers, Strict: *strict, Logger: log}
+		NoWorkers: *noWorkers, Strict: *strict, Logger: log, Stages: buildStages(d, defs)}
 	if !*quiet {
 		cfg.Progress = func(s pipeline.Summary) {
 			fmt.Fprintf(a.stderr, "replay: read %d, accepted %d, dead-lettered %d (%.0f events/s)\n",
@@ -246,98 +265,6 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-func cmdLeaderboard(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("leaderboard", "[--limit N] [--window W] [--json]")
-	limit := fs.Int("limit", 10, "rows to print (1..1000)")
-	offset := fs.Int("offset", 0, "rows to skip")
-	window := fs.String("window", "all", "ranking window (only \"all\" until alpha scoring lands)")
-	asJSON := fs.Bool("json", false, "print a JSON array")
-	if err := parse(fs, c, args); err != nil {
-		return err
-	}
-	if *limit < 1 || *limit > 1000 {
-		return fmt.Errorf("%w: --limit must be 1..1000", errUsage)
-	}
-	if *window != "all" && *window != "" {
-		return fmt.Errorf("%w: --window %q: only \"all\" is available for now", errUsage, *window)
-	}
-	d, err := a.connect(ctx, c, c.logger(a.stderr), true)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	rows, err := d.st.Leaderboard(ctx, store.LeaderboardQuery{Limit: *limit, Offset: *offset, Window: *window})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		if rows == nil {
-			rows = []store.LeaderRow{}
-		}
-		return json.NewEncoder(a.stdout).Encode(rows)
-	}
-	if len(rows) == 0 {
-		fmt.Fprintln(a.stdout, "no ranked wallets yet: replay a file or run the demo (make run)")
-		return nil
-	}
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "rank\twallet\tscore USD\trealized\tunrealized\tfees\tn\t")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t\n", r.Rank, r.Wallet, r.Score.StringFixed(2),
-			r.RealizedPnl.StringFixed(2), r.UnrealizedPnl.StringFixed(2), r.Fees.StringFixed(2), r.N)
-	}
-	return tw.Flush()
-}
-
-func cmdWallet(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("wallet", "ADDRESS [--json]")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, c, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return fmt.Errorf("%w: want exactly one wallet address, e.g. coattail wallet 0x51f63885534cb494f4592a0311551f369bff2b39", errUsage)
-	}
-	addr := strings.ToLower(pos[0])
-	if len(addr) != 42 || !strings.HasPrefix(addr, "0x") || strings.Trim(addr[2:], "0123456789abcdef") != "" {
-		return fmt.Errorf("%w: %q is not an address: want 0x followed by 40 hex digits", errUsage, pos[0])
-	}
-	d, err := a.connect(ctx, c, c.logger(a.stderr), true)
-	if err != nil {
-		return err
-	}
-	defer d.close()
-	v, err := d.st.Wallet(ctx, addr)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("wallet %s: no fills or positions seen", addr)
-	}
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return json.NewEncoder(a.stdout).Encode(v)
-	}
-	fmt.Fprintf(a.stdout, "wallet %s  rank %d  observations %d\n", v.Wallet, v.Rank, v.N)
-	fmt.Fprintf(a.stdout, "realized %s  unrealized %s  fees %s  (USD)\n", v.RealizedPnl.StringFixed(2), v.UnrealizedPnl.StringFixed(2), v.Fees.StringFixed(2))
-	fmt.Fprintf(a.stdout, "exchange deposits %d (%s USD)  withdrawals %d (%s USD)\n", v.ExchangeFlows.Deposits.Count,
-		v.ExchangeFlows.Deposits.USD.StringFixed(2), v.ExchangeFlows.Withdrawals.Count, v.ExchangeFlows.Withdrawals.USD.StringFixed(2))
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "coin\tsize\tentry\tmark\tunrealized\trealized\tn\t")
-	for _, p := range v.Positions {
-		mark, entry := "-", p.EntryPx.String()
-		if p.MarkPx.Valid {
-			mark = p.MarkPx.Decimal.String()
-		}
-		if p.UnknownBasis {
-			entry = "unknown"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", p.Coin, p.Size.String(), entry, mark,
-			p.UnrealizedPnl.StringFixed(2), p.RealizedPnl.StringFixed(2), p.N)
-	}
-	return tw.Flush()
-}
-
 func cmdChat(ctx context.Context, a *app, args []string) error {
 	fs, c := a.flags("chat", "")
 	if err := parse(fs, c, args); err != nil {
@@ -357,17 +284,15 @@ func cmdChat(ctx context.Context, a *app, args []string) error {
 }
 
 func cmdWorker(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("worker", "[--stage book] [--metrics-addr HOST:PORT]")
-	stages := fs.String("stage", pipeline.BookGroup, "comma-separated stages to run (available: book)")
+	fs, c := a.flags("worker", "[--stage all|book|windows[,...]] [--metrics-addr HOST:PORT]")
+	stages := fs.String("stage", "all", "comma-separated stages to run, or all (available: "+stageNames()+")")
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (off when empty; give each worker on a host its own port)")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
-	list := splitCSV(*stages)
-	for _, s := range list {
-		if s != pipeline.BookGroup {
-			return fmt.Errorf("%w: unknown stage %q (available: book)", errUsage, s)
-		}
+	defs, err := selectStages(*stages)
+	if err != nil {
+		return err
 	}
 	log := c.logger(a.stderr)
 	d, err := a.connect(ctx, c, log, true)
@@ -377,14 +302,14 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 	defer d.close()
 	reg := newRegistry()
 	m := pipeline.NewMetrics(reg)
-	grp, err := stream.NewGroup(d.rdb, d.scf, stream.GroupConfig{Group: pipeline.BookGroup, Logger: log}, pipeline.NewBookSink(d.st))
+	list := buildStages(d, defs)
+	registerStageMetrics(reg, d, list)
+	g, gctx := errgroup.WithContext(ctx)
+	owners, err := runStages(gctx, g, d, list, stream.GroupConfig{Logger: log}, m)
 	if err != nil {
 		return err
 	}
-	grp.SetObserver(m.ObserveBatch(pipeline.BookGroup))
-	log.Info("worker started", "stages", list, "owner", grp.Owner(), "shards", c.Shards)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return grp.Run(gctx) })
+	log.Info("worker started", "stages", *stages, "owners", owners, "shards", c.Shards)
 	if *metricsAddr != "" {
 		srv := api.New(api.Config{Addr: *metricsAddr, Store: d.st, Redis: d.rdb, Gatherer: reg, Logger: log})
 		g.Go(func() error { return srv.Run(gctx) })
@@ -477,7 +402,7 @@ func cmdAPI(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer d.close()
-	srv := api.New(api.Config{Addr: c.HTTPAddr, Store: d.st, Redis: d.rdb, Gatherer: newRegistry(), Logger: log})
+	srv := api.New(api.Config{Addr: c.HTTPAddr, Store: d.st, Redis: d.rdb, Gatherer: newRegistry(), Logger: log, Streams: d.scf})
 	log.Info("serving", "addr", c.HTTPAddr)
 	return srv.Run(ctx)
 }

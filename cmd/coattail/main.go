@@ -41,8 +41,12 @@ func commands() []command {
 		{"run", "run everything in one process on the demo market (default), with HTTP and the console chat", cmdRun},
 		{"migrate", "apply the embedded database migrations", cmdMigrate},
 		{"replay", "replay interchange NDJSON / native files through the whole pipeline and exit", cmdReplay},
-		{"leaderboard", "print the wallet ranking", cmdLeaderboard},
-		{"wallet", "show one wallet's positions and PnL", cmdWallet},
+		{"leaderboard", "print the wallet ranking by alpha score (--window, --as-of)", cmdLeaderboard},
+		{"wallet", "show one wallet's positions, PnL and alpha score", cmdWallet},
+		{"rescore", "recompute the alpha scores from the stored events (--as-of, --window)", cmdRescore},
+		{"backfill", "write the history of alpha scores at regular as-of times (--every, --from, --to)", cmdBackfill},
+		{"simulate", "write a synthetic market with planted skilled wallets and its ground truth", cmdSimulate},
+		{"eval", "walk-forward evaluation of the alpha ranking against trailing PnL", cmdEval},
 		{"chat", "the console chat (the same commands as the Telegram and Discord bots)", cmdChat},
 		{"worker", "run the stream workers (several processes share the shards)", cmdWorker},
 		{"bot", "run the chat bots (Telegram today) without the rest", cmdBot},
@@ -51,6 +55,10 @@ func commands() []command {
 		{"api", "serve HTTP: /healthz, /readyz, /metrics, the JSON API and the dashboard", cmdAPI},
 		{"labels", "address labels: import a label CSV, show an address's labels, count them", cmdLabels},
 		{"dlq", "dead letters: list, show, stats, replay (under the current rules), purge", cmdDLQ},
+		{"signals", "list the latest signals (followed moves, high-alpha moves, consensus)", cmdSignals},
+		{"paper", "paper trading: status, positions, history; on|off per scope", cmdPaper},
+		{"risk", "the risk gate: show, set NAME VALUE, halt, resume, decisions", cmdRisk},
+		{"token", "API tokens for /api/follows: create (shown once), revoke, list", cmdToken},
 	}
 }
 

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 
-	"context"
+	"github.com/coattailcapital/coattail/alert"
+	"github.com/coattailcapital/coattail/paper"
 	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/signal"
 	"github.com/coattailcapital/coattail/stage"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +35,15 @@ func stageCatalog() []stageDef {
 		{Name: stage.WindowsGroup, Build: func(d *deps) pipeline.Stage {
 			return pipeline.Stage{Group: stage.WindowsGroup,
 				Sink: stage.NewWindows(d.st, stage.WindowsConfig{Redis: d.rdb, Stream: d.scf, Logger: d.log})}
+		}},
+		{Name: signal.Group, Build: func(d *deps) pipeline.Stage {
+			// Signals fan out to the alert outbox and reach the paper trader (behind the
+			// risk gate) in the same transaction that stores them.
+			return pipeline.Stage{Group: signal.Group, Sink: signal.NewSink(d.st, signal.Config{
+				OnSignals: alert.Hook,
+				Consumers: []signal.Consumer{paper.NewTrader(d.st, paper.Config{})},
+				Logger:    d.log,
+			})}
 		}},
 	}
 }
