@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/coattailcapital/coattail/pipeline"
@@ -31,7 +32,12 @@ const (
 	FigPGCopy         = "postgres_copy"
 	FigPGUpsert       = "postgres_upsert"
 	FigEndToEnd       = "end_to_end"
+	FigAllStages      = "end_to_end_all_stages"
 )
+
+// TargetAllStagesPerSec is the throughput goal with every stage on (book, windowed
+// workers, signals).
+const TargetAllStagesPerSec = 50000
 
 // Target is the throughput goal of the spine.
 const (
@@ -76,6 +82,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock that dates the report. Defaults to time.Now.
 	Now func() time.Time
+	// AllStages, if set, returns every stage of the pipeline (book, windows,
+	// signals, ...) built on a store: the run then also replays the workload with all
+	// of them on, into a second scratch schema.
+	AllStages func(st *store.Store, rdb *redis.Client, scfg stream.Config) []pipeline.Stage
 }
 
 // MaxEvents bounds Config.Events: the raw measurements hold every row in memory.
@@ -332,9 +342,19 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	res.Figures = append(res.Figures, e2e)
 
-	// 4. References and verdict.
+	// 4. Every stage on.
+	if cfg.AllStages != nil {
+		all, err := measureAllStages(ctx, admin, rdb, res, w, cfg)
+		if err != nil {
+			return res, err
+		}
+		res.Figures = append(res.Figures, all)
+	}
+
+	// 5. References and verdict.
 	link(res, FigPGUpsert, FigPGCopy)
 	link(res, FigEndToEnd, FigRedisRoundTrip)
+	link(res, FigAllStages, FigRedisRoundTrip)
 	rt, _ := res.Figure(FigRedisRoundTrip)
 	res.Verdict = judge(e2e.PerSec, rt.PerSec)
 	return res, nil
@@ -391,6 +411,55 @@ func measureReplay(ctx context.Context, rdb *redis.Client, dbURL string, res *Re
 	f.Seconds, f.PerSec = sum.Seconds, sum.EventsPerSec
 	cfg.Progress(fmt.Sprintf("end to end: %d events in %.2fs: %.0f events/s (%d dead-lettered, %d stored)",
 		sum.Accepted, sum.Seconds, sum.EventsPerSec, sum.DeadLettered, res.Stored))
+	return f, nil
+}
+
+// measureAllStages replays the workload again with every stage on, into a second
+// scratch schema and key prefix, both removed afterwards.
+func measureAllStages(ctx context.Context, admin *pgx.Conn, rdb *redis.Client, res *Result, w *workload, cfg Config) (f Figure, err error) {
+	schema, prefix := res.Schema+"_all", res.Prefix+":all"
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return f, fmt.Errorf("bench: create schema %s: %w", schema, err)
+	}
+	defer func() {
+		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if _, derr := admin.Exec(c, "DROP SCHEMA "+schema+" CASCADE"); derr != nil {
+			err = errors.Join(err, fmt.Errorf("bench: drop schema %s: %w", schema, derr))
+		}
+	}()
+	dbURL, err := withSearchPath(cfg.DatabaseURL, schema)
+	if err != nil {
+		return f, err
+	}
+	st, err := store.Open(ctx, store.Config{URL: dbURL, Logger: cfg.Logger})
+	if err != nil {
+		return f, fmt.Errorf("bench: open store in %s: %w", schema, err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return f, fmt.Errorf("bench: migrate %s: %w", schema, err)
+	}
+	scfg := stream.Config{Prefix: prefix, Shards: cfg.Shards}
+	stages := cfg.AllStages(st, rdb, scfg)
+	names := make([]string, len(stages))
+	for i, s := range stages {
+		names[i] = s.Group
+	}
+	cfg.Progress(fmt.Sprintf("all stages (%s): replaying %d events", strings.Join(names, ", "), len(w.rows)))
+	sum, err := pipeline.Replay(ctx, rdb, st, scfg, pipeline.ReplayConfig{
+		Files: []string{w.path}, Logger: cfg.Logger, Stages: stages,
+		Progress: func(s pipeline.Summary) {
+			cfg.Progress(fmt.Sprintf("all stages: accepted %d (%.0f events/s so far)", s.Accepted, s.EventsPerSec))
+		},
+	})
+	if err != nil {
+		return f, fmt.Errorf("bench: replay with all stages: %w", err)
+	}
+	f = figure(FigAllStages, "End to end, every stage on ("+strings.Join(names, ", ")+")",
+		sum.Accepted, time.Duration(sum.Seconds*float64(time.Second)), "events/s")
+	f.Seconds, f.PerSec = sum.Seconds, sum.EventsPerSec
+	cfg.Progress(fmt.Sprintf("all stages: %d events in %.2fs: %.0f events/s", sum.Accepted, sum.Seconds, sum.EventsPerSec))
 	return f, nil
 }
 

@@ -43,7 +43,7 @@ type LatencyConfig struct {
 	Shards int
 	// Stages returns extra stages to run beside the book and signal stages (the
 	// windowed workers), so the latency is measured with the whole pipeline busy.
-	Stages func(st *store.Store) []pipeline.Stage
+	Stages func(st *store.Store, rdb *redis.Client, scfg stream.Config) []pipeline.Stage
 	// Progress receives one line at a time. Defaults to discarding them.
 	Progress func(string)
 	// Logger defaults to discarding.
@@ -213,7 +213,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 			Consumers: []signal.Consumer{paper.NewTrader(st, paper.Config{})}, Committed: committed, Logger: cfg.Logger})},
 	}
 	if cfg.Stages != nil {
-		stages = append(stages, cfg.Stages(st)...)
+		stages = append(stages, cfg.Stages(st, rdb, scfg)...)
 	}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -5,12 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coattailcapital/coattail/bench"
+	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/signal"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
+	"github.com/redis/go-redis/v9"
 )
 
 // cmdBench measures replay throughput beside the raw Redis and Postgres rates, in one
@@ -20,12 +28,14 @@ import (
 const analysisMarker = "<!-- analysis: kept by coattail bench -->"
 
 func cmdBench(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("bench", "[--events N] [--wallets N] [--workers 1,3] [--json] [--out FILE]")
+	fs, c := a.flags("bench", "[--events N] [--wallets N] [--workers 1,3] [--latency 1000,5000,20000] [--json] [--out FILE]")
 	events := fs.Int("events", 200000, "demo events to generate and replay (also the N of the raw Redis and Postgres figures)")
 	asJSON := fs.Bool("json", false, "print a JSON object instead of the table")
 	out := fs.String("out", "", "rewrite FILE (e.g. docs/BENCHMARKS.md) as a Markdown report")
 	wallets := fs.Int("wallets", 0, "also measure the peak memory of a replay with this many wallets in the book (e.g. 1000000; 0 skips)")
 	workerCounts := fs.String("workers", "", "also compare replay throughput committed by these numbers of worker processes (e.g. 1,3)")
+	latency := fs.String("latency", "", "also measure event-to-signal and event-to-alert latency at these steady loads in events/s (e.g. 1000,5000,20000)")
+	latencyFor := fs.Duration("latency-duration", 10*time.Second, "how long each latency load runs")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
@@ -42,6 +52,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		Events:      *events,
 		Shards:      c.Shards,
 		Command:     commandLine(append([]string{argv0, "bench"}, args...)),
+		AllStages:   allStages,
 		Logger:      c.logger(a.stderr),
 		Progress:    func(line string) { fmt.Fprintln(a.stderr, "bench: "+line) },
 	})
@@ -52,6 +63,10 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	lat, err := runLatency(ctx, c, a, *latency, *latencyFor)
+	if err != nil {
+		return err
+	}
 	if *out != "" {
 		var b bytes.Buffer
 		if err := res.WriteMarkdown(&b); err != nil {
@@ -59,6 +74,11 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		}
 		if scale != nil {
 			if err := scale.WriteMarkdown(&b, res.Command); err != nil {
+				return err
+			}
+		}
+		if lat != nil {
+			if err := lat.WriteMarkdown(&b); err != nil {
 				return err
 			}
 		}
@@ -77,16 +97,42 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(a.stdout).Encode(struct {
 			*bench.Result
-			Scale *bench.ScaleResult `json:"scale,omitempty"`
-		}{res, scale})
+			Scale   *bench.ScaleResult   `json:"scale,omitempty"`
+			Latency *bench.LatencyResult `json:"latency,omitempty"`
+		}{res, scale, lat})
 	}
 	if err := res.WriteTable(a.stdout); err != nil {
 		return err
 	}
 	if scale != nil {
-		return scale.WriteMarkdown(a.stdout, res.Command)
+		if err := scale.WriteMarkdown(a.stdout, res.Command); err != nil {
+			return err
+		}
+	}
+	if lat != nil {
+		return lat.WriteMarkdown(a.stdout)
 	}
 	return nil
+}
+
+// runLatency measures latency at the steady loads listed in rates, when asked for.
+func runLatency(ctx context.Context, c *config, a *app, rates string, each time.Duration) (*bench.LatencyResult, error) {
+	if rates == "" {
+		return nil, nil
+	}
+	var rs []int
+	for _, f := range strings.Split(rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1_000_000 {
+			return nil, fmt.Errorf("%w: --latency %q: want a comma-separated list of events/s, e.g. 1000,5000,20000", errUsage, rates)
+		}
+		rs = append(rs, n)
+	}
+	if each < time.Second || each > time.Hour {
+		return nil, fmt.Errorf("%w: --latency-duration must be 1s..1h", errUsage)
+	}
+	return bench.RunLatency(ctx, bench.LatencyConfig{DatabaseURL: c.DatabaseURL, RedisURL: c.RedisURL, Rates: rs,
+		Duration: each, Shards: c.Shards, Stages: benchStages, Progress: func(line string) { fmt.Fprintln(a.stderr, "bench: "+line) }})
 }
 
 // runScale measures memory with many wallets and throughput with several worker
@@ -162,4 +208,22 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, werr)
 	}
 	return nil
+}
+
+// benchStages are the stages the latency figures run beside the book and signal
+// stages (which the latency run builds itself, to observe the signals), so the
+// latency is measured with the other stages busy too.
+func benchStages(st *store.Store, rdb *redis.Client, scfg stream.Config) []pipeline.Stage {
+	var out []pipeline.Stage
+	for _, s := range allStages(st, rdb, scfg) {
+		if s.Group != pipeline.BookGroup && s.Group != signal.Group {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// allStages builds every stage of the catalog on st, the way `coattail run` does.
+func allStages(st *store.Store, rdb *redis.Client, scfg stream.Config) []pipeline.Stage {
+	return buildStages(&deps{st: st, rdb: rdb, scf: scfg, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, stageCatalog())
 }
