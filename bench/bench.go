@@ -271,6 +271,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err != nil {
 		return res, fmt.Errorf("bench: redis url: %w", err)
 	}
+	opt.MaxRetries = -1 // the stream runtime refuses a client that re-sends commands (see stream.NewGroup)
 	rdb := redis.NewClient(opt)
 	defer func() { _ = rdb.Close() }()
 	if err := rdb.Ping(cctx).Err(); err != nil {

@@ -162,6 +162,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 	if err != nil {
 		return f, fmt.Errorf("bench: redis url: %w", err)
 	}
+	opt.MaxRetries = -1 // the stream runtime refuses a client that re-sends commands (see stream.NewGroup)
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	defer func() {

@@ -2,6 +2,8 @@ package chaos
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +40,30 @@ func checksums(t *testing.T, url string) map[string]string {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	// Dead letters by reason, in the log: what explains a difference first.
+	rows, err := pool.Query(context.Background(), `SELECT reason, count(*) FROM dead_letters GROUP BY reason ORDER BY reason`)
+	if err == nil {
+		var parts []string
+		for rows.Next() {
+			var r string
+			var n int
+			if rows.Scan(&r, &n) == nil {
+				parts = append(parts, fmt.Sprintf("%s=%d", r, n))
+			}
+		}
+		rows.Close()
+		t.Logf("dead letters: %s", strings.Join(parts, " "))
+	}
+	// A stage's refusal is never expected from good input: show a few.
+	if rows, err := pool.Query(context.Background(), `SELECT reason, detail, raw FROM dead_letters WHERE source NOT LIKE '%.ndjson%' LIMIT 3`); err == nil {
+		for rows.Next() {
+			var r, d, raw string
+			if rows.Scan(&r, &d, &raw) == nil {
+				t.Logf("dead letter %s: %s: %.300s", r, d, raw)
+			}
+		}
+		rows.Close()
+	}
 	return testenv.StateChecksum(t, pool)
 }
 

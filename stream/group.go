@@ -53,6 +53,12 @@ func NewGroup(rdb redis.UniversalClient, cfg Config, g GroupConfig, sink Sink) (
 	if sink == nil {
 		return nil, errors.New("consumer group: sink required")
 	}
+	if c, ok := rdb.(*redis.Client); ok && c.Options().MaxRetries > 0 {
+		// go-redis would re-send a MULTI/EXEC whose reply was lost: for XREADGROUP ">"
+		// that takes a second batch while the first sits unseen in the pending list,
+		// and entries are applied out of order. The runtime retries by itself.
+		return nil, errors.New("consumer group: the Redis client must not retry commands itself: set redis.Options.MaxRetries to -1")
+	}
 	return &Group{rdb: rdb, cfg: cfg.withDefaults(), g: g.withDefaults(), sink: sink,
 		owned: map[int]*ownedShard{}, errs: make(chan error, 64)}, nil
 }

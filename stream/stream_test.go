@@ -390,3 +390,19 @@ func TestGroupRecoversFromDeletedStream(t *testing.T) {
 		return a > 10
 	})
 }
+
+// A client that retries commands itself could re-send a lost XREADGROUP and strand a
+// batch in the pending list (entries then apply out of order): NewGroup refuses it.
+func TestGroupRefusesARetryingClient(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", MaxRetries: 3})
+	defer rdb.Close()
+	_, err := stream.NewGroup(rdb, stream.Config{}, stream.GroupConfig{Group: "g"}, newMemSink())
+	if err == nil || !strings.Contains(err.Error(), "MaxRetries") {
+		t.Fatalf("NewGroup with a retrying client: %v, want a refusal naming MaxRetries", err)
+	}
+	ok := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", MaxRetries: -1})
+	defer ok.Close()
+	if _, err := stream.NewGroup(ok, stream.Config{}, stream.GroupConfig{Group: "g"}, newMemSink()); err != nil {
+		t.Fatalf("NewGroup without retries: %v", err)
+	}
+}

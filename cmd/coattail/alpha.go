@@ -271,6 +271,10 @@ func cmdWallet(ctx context.Context, a *app, args []string) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	prof, err := walletProfile(ctx, d.st, addr)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		// The book's view, with the rank taken from the alpha board (window all) and
 		// the score beside it; pnl_rank is the rank by PnL net of fees.
@@ -283,7 +287,8 @@ func cmdWallet(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		m["pnl_rank"] = v.Rank
-		delete(m, "rank")
+		m["rank"] = nil // null while the wallet is not on the alpha board
+		m["profile"] = prof
 		m["score"], m["lcb"], m["skill"], m["score_n"], m["score_as_of"] = nil, nil, nil, nil, nil
 		if scored {
 			if ws.Rank > 0 {
@@ -310,6 +315,7 @@ func cmdWallet(ctx context.Context, a *app, args []string) error {
 	fmt.Fprintf(a.stdout, "realized %s  unrealized %s  fees %s  (USD)\n", v.RealizedPnl.StringFixed(2), v.UnrealizedPnl.StringFixed(2), v.Fees.StringFixed(2))
 	fmt.Fprintf(a.stdout, "exchange deposits %d (%s USD)  withdrawals %d (%s USD)\n", v.ExchangeFlows.Deposits.Count,
 		v.ExchangeFlows.Deposits.USD.StringFixed(2), v.ExchangeFlows.Withdrawals.Count, v.ExchangeFlows.Withdrawals.USD.StringFixed(2))
+	printProfile(a.stdout, prof)
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "coin\tsize\tentry\tmark\tunrealized\trealized\tn\t")
 	for _, p := range v.Positions {

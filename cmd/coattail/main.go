@@ -180,6 +180,12 @@ func (a *app) connect(ctx context.Context, c *config, log *slog.Logger, migrate 
 		st.Close()
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
+	// No automatic retries inside go-redis: it would re-send a pipeline or a
+	// MULTI/EXEC whose reply was lost, and for XREADGROUP ">" that takes a second batch
+	// while the first sits unseen in the pending list, so entries get applied out of
+	// order (found by the Redis-restart chaos test). Every caller here retries at its
+	// own level, where it knows what is safe to repeat.
+	opt.MaxRetries = -1
 	redis.SetLogger(redisLogger{log})
 	rdb := redis.NewClient(opt)
 	if err := rdb.Ping(cctx).Err(); err != nil {

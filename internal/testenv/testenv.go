@@ -104,6 +104,7 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	if err != nil {
 		t.Fatalf("redis url: %v", err)
 	}
+	opt.MaxRetries = -1 // the stream runtime refuses a client that re-sends commands (see stream.NewGroup)
 	rdb := redis.NewClient(opt)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
