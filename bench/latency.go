@@ -105,11 +105,13 @@ func (c LatencyConfig) withDefaults() LatencyConfig {
 }
 
 // RunLatency measures event-to-signal and event-to-alert latency at each steady
-// load, each in a scratch schema and key prefix removed afterwards. Every event is a
-// fill of a followed wallet that opens or closes its position, so every event fires
-// a followed_move signal (dedup bucket 1 ms), passes the risk gate of an enabled
-// global paper account, and is fanned out to its follower's alert outbox; a
-// dispatcher delivers the alerts to a platform that accepts at once.
+// load, each in a scratch schema and key prefix removed afterwards. The load is a
+// mix: 60% exchange trades (bars, anomalies), 10% reference prices, 20% fills of
+// wallets nobody follows, and 10% fills of followed wallets that open or close a
+// position — each of those fires a followed_move signal (dedup bucket 1 ms), passes
+// the risk gate of an enabled global paper account and is fanned out to its
+// follower's alert outbox; a dispatcher delivers the alerts to a platform that
+// accepts at once.
 func RunLatency(ctx context.Context, cfg LatencyConfig) (*LatencyResult, error) {
 	cfg = cfg.withDefaults()
 	for _, r := range cfg.Rates {
@@ -248,6 +250,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 	perTick := float64(rate) * tick.Seconds()
 	var owed float64
 	seq := make([]int, cfg.Wallets)
+	var expected int64 // followed fills, one signal each
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var msgs []stream.Message
@@ -261,15 +264,34 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 		msgs = msgs[:0]
 		now := time.Now().UTC()
 		for ; owed >= 1; owed-- {
-			i := int(f.Events) % cfg.Wallets
-			side := event.Buy
-			if seq[i]%2 == 1 {
-				side = event.Sell
-			}
-			seq[i]++
 			f.Events++
-			ev := event.Event{Kind: event.KindFill, Src: "hyperliquid", TS: now.Add(time.Duration(f.Events % 1000)), Wallet: wallets[i],
-				Coin: "ETH", Side: side, Px: decimal.NewFromInt(2000), Sz: decimal.NewFromInt(1), ID: fmt.Sprint(f.Events)}
+			var ev event.Event
+			ts := now.Add(time.Duration(f.Events % 1000))
+			switch n := f.Events % 10; {
+			case n == 0: // a followed wallet opens or closes: fires a signal
+				i := int(f.Events/10) % cfg.Wallets
+				side := event.Buy
+				if seq[i]%2 == 1 {
+					side = event.Sell
+				}
+				seq[i]++
+				expected++
+				ev = event.Event{Kind: event.KindFill, Src: "hyperliquid", TS: ts, Wallet: wallets[i],
+					Coin: "ETH", Side: side, Px: decimal.NewFromInt(2000), Sz: decimal.NewFromInt(1), ID: fmt.Sprint(f.Events)}
+			case n <= 6: // exchange trades: bars, anomalies
+				sym := []string{"ETH-USDT", "BTC-USDT", "SOL-USDT"}[f.Events%3]
+				side := event.Buy
+				if f.Events%4 == 0 {
+					side = event.Sell
+				}
+				ev = event.Event{Kind: event.KindTrade, Src: "binance", TS: ts, Symbol: sym, Side: side,
+					Price: decimal.NewFromInt(100 + f.Events%7), Qty: decimal.NewFromInt(1 + f.Events%5), ID: fmt.Sprint(f.Events)}
+			case n == 7: // the reference price the paper trader fills at
+				ev = event.Event{Kind: event.KindPrice, Src: "hyperliquid", TS: ts, Symbol: "ETH", Price: decimal.NewFromInt(2000)}
+			default: // wallets nobody follows: book and profiles only
+				ev = event.Event{Kind: event.KindFill, Src: "hyperliquid", TS: ts, Wallet: fmt.Sprintf("0x%040x", 0xf00000+f.Events%5000),
+					Coin: "SOL", Side: event.Buy, Px: decimal.NewFromInt(150), Sz: decimal.NewFromInt(2), ID: fmt.Sprint(f.Events)}
+			}
 			kh := ev.KeyHash()
 			msgs = append(msgs, stream.Message{Shard: event.Shard(ev.ShardKey(), cfg.Shards), Key: kh[:], Body: event.AppendJSON(nil, &ev)})
 		}
@@ -286,7 +308,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 		mu.Unlock()
 		var pending int
 		_ = st.Pool().QueryRow(ctx, `SELECT count(*) FROM alert_outbox WHERE state = 'pending'`).Scan(&pending)
-		if int64(n) >= f.Events && pending == 0 {
+		if int64(n) >= expected && pending == 0 {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -330,8 +352,8 @@ func percentiles(ds []time.Duration) (p50, p99, max float64) {
 func (r *LatencyResult) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString("## Latency at steady loads\n\n")
-	fmt.Fprintf(&b, "Each load runs %.0f s in a fresh schema: every event is a fill of one of %d followed wallets that opens or closes its position, "+
-		"so each fires a `followed_move` signal, passes the risk gate of an enabled global paper account and is fanned out to its follower's alert outbox in the same transaction; "+
+	fmt.Fprintf(&b, "Each load runs %.0f s in a fresh schema with every stage on. The events are 60%% exchange trades, 10%% reference prices, 20%% fills of wallets nobody follows and 10%% fills of %d followed wallets that open or close a position: "+
+		"each of those fires a `followed_move` signal, passes the risk gate of an enabled global paper account and is fanned out to its follower's alert outbox in the same transaction; "+
 		"a dispatcher hands alerts to a platform that accepts at once (Telegram's own rate limits are measured separately). "+
 		"Signal latency: event entering the stream → its signal and risk decision committed. Alert latency: event time → alert marked delivered.\n\n", r.Duration, r.Wallets)
 	b.WriteString("| load (events/s) | achieved | signals | signal p50 | signal p99 | signal max | alerts | alert p50 | alert p99 | alert max |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
