@@ -66,6 +66,7 @@ func TestDeadLetterFlood(t *testing.T) {
 	url := testenv.Schema(t)
 	rdb, prefix := testenv.Redis(t)
 	e := newEnv(url, testenv.RedisURL(), prefix)
+	followSome(t, url, flood)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	p := e.start(t, ctx, "replay", "--quiet", "--json", flood)

@@ -21,6 +21,7 @@ func TestWorkersKilled(t *testing.T) {
 			_, prefix := testenv.Redis(t)
 			e := newEnv(url, testenv.RedisURL(), prefix)
 			e.migrate(t)
+			followSome(t, url, in.Path)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 			defer cancel()
 			rp := e.start(t, ctx, "replay", "--no-workers", "--quiet", in.Path)

@@ -2,12 +2,16 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coattailcapital/coattail/internal/testenv"
+	"github.com/coattailcapital/coattail/store"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -27,6 +31,7 @@ func reference(t *testing.T, path string) map[string]string {
 	url := testenv.Schema(t)
 	_, prefix := testenv.Redis(t)
 	e := newEnv(url, testenv.RedisURL(), prefix)
+	followSome(t, url, path)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	e.start(t, ctx, "replay", "--quiet", path).wait(t, 10*time.Minute, "reference replay")
@@ -64,7 +69,9 @@ func checksums(t *testing.T, url string) map[string]string {
 		}
 		rows.Close()
 	}
-	return testenv.StateChecksum(t, pool)
+	sums := testenv.StateChecksum(t, pool)
+	t.Logf("signals %s, alert_outbox %s, price_bars %s (rows:md5)", sums["signals"], sums["alert_outbox"], sums["price_bars"])
+	return sums
 }
 
 // migrate applies the schema first, so the processes started together do not race
@@ -85,6 +92,7 @@ func TestRedisRestart(t *testing.T) {
 	url := testenv.Schema(t)
 	e := newEnv(url, r.URL(), "chaos")
 	e.migrate(t)
+	followSome(t, url, in.Path)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	w := e.start(t, ctx, "worker")
@@ -111,6 +119,7 @@ func TestPostgresCrash(t *testing.T) {
 	_, prefix := testenv.Redis(t)
 	e := newEnv(pg.URL(), testenv.RedisURL(), prefix)
 	e.migrate(t)
+	followSome(t, pg.URL(), in.Path)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	w := e.start(t, ctx, "worker")
@@ -124,4 +133,44 @@ func TestPostgresCrash(t *testing.T) {
 	}
 	rp.wait(t, 10*time.Minute, "replay across Postgres crashes")
 	testenv.SameState(t, "after Postgres crashes", checksums(t, pg.URL()), want)
+}
+
+// followSome makes three users follow the first three wallets that trade in path, so
+// the runs fire signals and fan alerts out: the comparisons then cover the signals
+// and the alert outbox too (nothing lost, nothing twice).
+func followSome(t *testing.T, url, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wallets []string
+	for _, line := range strings.Split(string(b), "\n") {
+		var ev struct {
+			Kind, Wallet string
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Kind != "fill" || slices.Contains(wallets, ev.Wallet) {
+			continue
+		}
+		if wallets = append(wallets, ev.Wallet); len(wallets) == 3 {
+			break
+		}
+	}
+	if len(wallets) == 0 {
+		t.Fatalf("%s has no fills to follow", path)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range wallets {
+		if _, err := st.Follow(ctx, "telegram", fmt.Sprint(1000+i), w, "", 10); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -27,6 +27,11 @@ func stateTables() []stateTable {
 		{"exchange_flows", "token, symbol, exchange, res, start, \"end\", shard, inflow, outflow, inflow_usd, outflow_usd, deposits, withdrawals, large_deposits, large_withdrawals, late, final"},
 		{"anomalies", "id, kind, venue, symbol, ts, value, baseline, score, evidence"},
 		{"wallet_profiles", "wallet, volume_usd, trades, avg_size_usd, largest_usd, typical_hold_seconds, coins, first_seen, last_seen, style, buy_share, max_trades_per_minute, bot_high_frequency, bot_market_maker, state"},
+		// Signals and the alert outbox (migrations 009, 010): ids are serial, so rows
+		// are compared by their dedup key; an alert is (chat, signal) — one row each,
+		// never two, whatever crashed.
+		{"signals", "dedup_key, rule, wallet, coin, side, action, usd, price, ts"},
+		{"alert_outbox", "platform, chat_id, (SELECT dedup_key FROM signals s WHERE s.id = signal_id), reason, subscriber"},
 	}
 }
 
