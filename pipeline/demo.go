@@ -17,6 +17,10 @@ type Demo struct {
 	Rules       event.Rules
 	// MaxTicks stops after this many ticks (0: until ctx is done).
 	MaxTicks int
+	// Backlog is how many first ticks are played at once, without pacing: a market
+	// that started in the past catches up to now, so a fresh `coattail run` shows
+	// history (a ranked leaderboard, bars, profiles) within seconds.
+	Backlog int
 }
 
 // Run implements the long-running part.
@@ -31,6 +35,17 @@ func (d *Demo) Run(ctx context.Context) error {
 			if err := d.Ingress.Offer(ctx, &ev, d.Rules, "demo"); err != nil {
 				return err
 			}
+		}
+		if n < d.Backlog {
+			if n%100 == 99 || n == d.Backlog-1 { // flush in chunks while catching up
+				if err := d.Ingress.Flush(ctx); err != nil {
+					return err
+				}
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
 		}
 		if err := d.Ingress.Flush(ctx); err != nil {
 			return err

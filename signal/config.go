@@ -18,11 +18,10 @@ type Config struct {
 	DedupWindow time.Duration
 	// AlphaMinUSD is the smallest notional of an alpha_move. Defaults to 10,000.
 	AlphaMinUSD float64
-	// AlphaTopN: a ranked wallet within the top N of the latest run is high-alpha.
-	// Defaults to 20.
-	AlphaTopN int
-	// AlphaMinLCB: a ranked wallet whose score's lower confidence bound is above this
-	// is high-alpha. Defaults to 0.
+	// AlphaTopN and AlphaMinLCB: a wallet is high-alpha when its score's lower
+	// confidence bound is above AlphaMinLCB, or when it is within the top N of the
+	// latest run with a positive skill estimate. Default to 20 and 0.
+	AlphaTopN   int
 	AlphaMinLCB float64
 	// ScoreWindow is the score_runs window read. Defaults to "all".
 	ScoreWindow string

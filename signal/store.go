@@ -117,7 +117,10 @@ func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, wallets []string) (map
 	for w, sc := range scores {
 		wi := out[w]
 		wi.ranked, wi.rank, wi.score, wi.lcb = true, sc.rank, sc.score, sc.lcb
-		wi.high = sc.rank <= s.cfg.AlphaTopN || sc.lcb > s.cfg.AlphaMinLCB
+		// High-alpha: skill shown beyond doubt (lower bound above AlphaMinLCB), or a top
+		// rank with a positive skill estimate. A board whose leaders all estimate
+		// negative (no one beats the market after costs) fires no alpha alerts: noise.
+		wi.high = sc.lcb > s.cfg.AlphaMinLCB || (sc.rank <= s.cfg.AlphaTopN && sc.score > 0)
 		out[w] = wi
 	}
 	rows, err = tx.Query(ctx, `SELECT wallet, n, sum_log, sum_sq FROM signal_wallet_sizes WHERE wallet = ANY($1)`, wallets)

@@ -520,7 +520,8 @@ func startRescorer(ctx context.Context, g *errgroup.Group, st *store.Store, log 
 	if err != nil {
 		return fmt.Errorf("%w: --rescore-every: %v", errUsage, err)
 	}
-	r := &rescore.Runner{Store: st, Interval: d, Logger: log}
+	// The first board comes early (a fresh demo has caught up by then), then on schedule.
+	r := &rescore.Runner{Store: st, Interval: d, First: min(d, 15*time.Second), Logger: log}
 	g.Go(func() error { return r.Run(ctx) })
 	return nil
 }

@@ -77,6 +77,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	noDemo := fs.Bool("no-demo", false, "do not play the demo market (serve and process what other sources produce)")
 	sources := fs.String("sources", env(a.getenv, "SOURCES", "demo"), "comma-separated sources: demo, binance, coinbase, hyperliquid (env COATTAIL_SOURCES; each reads its COATTAIL_<SOURCE>_* settings)")
 	noChat := fs.Bool("no-chat", false, "do not open the console chat even on a terminal")
+	demoHistory := fs.Duration("demo-history", 30*time.Minute, "start the demo market this far in the past and catch up at once (0: start now)")
 	rescoreEveryF := rescoreEvery(fs, a.getenv)
 	if err := parse(fs, c, args); err != nil {
 		return err
@@ -87,6 +88,9 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	bc, err := readBotConfig(a.getenv)
 	if err != nil {
 		return err
+	}
+	if *demoHistory < 0 || *demoHistory > 7*24*time.Hour {
+		return fmt.Errorf("%w: --demo-history must be between 0 and 168h", errUsage)
 	}
 	names, err := parseSources(*sources)
 	if err != nil {
@@ -130,14 +134,17 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	step := time.Duration(float64(time.Second) / *tps)
-	start := time.Now().UTC().Truncate(step)
+	// The demo market starts --demo-history in the past and catches up at once, so the
+	// leaderboard, bars and profiles have something to show from the first minute.
+	backlog := int(*demoHistory / step)
+	start := time.Now().UTC().Truncate(step).Add(-time.Duration(backlog) * step)
 	mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: start,
 		FirstID: uint64(start.UnixMicro())})
 	if err != nil {
 		return fmt.Errorf("%w: demo market: %v", errUsage, err)
 	}
 	err = startSources(gctx, g, names, d, m, a.getenv, func(in *pipeline.Ingress) *pipeline.Demo {
-		return &pipeline.Demo{Market: mk, Ingress: in, TicksPerSec: *tps}
+		return &pipeline.Demo{Market: mk, Ingress: in, TicksPerSec: *tps, Backlog: backlog}
 	})
 	if err != nil {
 		cancel()

@@ -21,6 +21,9 @@ type Runner struct {
 	Config Config
 	// Interval is the wall time between rescores. Defaults to DefaultInterval.
 	Interval time.Duration
+	// First is the wait before the first rescore (a fresh demo wants its board
+	// early). Defaults to Interval.
+	First time.Duration
 	// Logger receives a line per rescore. Defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -36,14 +39,19 @@ func (r *Runner) Run(ctx context.Context) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	first := r.First
+	if first <= 0 {
+		first = every
+	}
+	timer := time.NewTimer(first)
+	defer timer.Stop()
 	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-timer.C:
+			timer.Reset(every)
 		}
 		newest, err := r.Store.NewestEventTime(ctx)
 		if err != nil {
