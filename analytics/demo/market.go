@@ -61,6 +61,7 @@ const (
 	streamTape    = 0x746170650a000002
 	streamAgents  = 0x6167656e74000003
 	streamAddress = 0x6164647200000004
+	streamBurst   = 0x6275727374000005
 )
 
 // Trading behaviour shared by every wallet of a role.
@@ -98,6 +99,11 @@ type Market struct {
 	priceRNG *rand.Rand
 	tapeRNG  *rand.Rand
 	agentRNG *rand.Rand
+	// burstRNG draws the tape's rare bursts (a block trade, then a flurry of
+	// volume), on its own stream so prices and wallets are the same with or without
+	// them; burstLeft counts each coin's remaining burst ticks.
+	burstRNG  *rand.Rand
+	burstLeft []int
 
 	tick    int64
 	tradeID uint64
@@ -122,6 +128,7 @@ func New(cfg Config) (*Market, error) {
 		step:     cfg.Step,
 		priceRNG: rand.New(rand.NewPCG(seed, streamPrice)),
 		tapeRNG:  rand.New(rand.NewPCG(seed, streamTape)),
+		burstRNG: rand.New(rand.NewPCG(seed, streamBurst)),
 		agentRNG: rand.New(rand.NewPCG(seed, streamAgents)),
 		tradeID:  max(cfg.FirstID, 1),
 		fillID:   max(cfg.FirstID, 1),
@@ -274,14 +281,40 @@ func (m *Market) offset(r *rand.Rand) time.Duration {
 	return time.Duration(1+r.Int64N(ms-1)) * time.Millisecond
 }
 
+// The tape's bursts: per coin and tick, the chance one starts; how many ticks it
+// lasts; its trade count as a multiple of the usual; the block trade that opens it.
+const (
+	burstProb     = 1.0 / 2000
+	burstTicks    = 60
+	burstVolume   = 8
+	blockTradeUSD = 750000
+)
+
 // trades appends the anonymous exchange trades of the tick.
 func (m *Market) trades(out []event.Event, t time.Time) []event.Event {
 	r := m.tapeRNG
 	for i, c := range m.coins {
 		n := r.IntN(2*c.rate + 1)
+		// Now and then a coin's tape bursts: one block trade far above the usual size,
+		// then for a while many times the usual trade count — what the CEX anomaly
+		// detectors (large trades, volume spikes) exist to catch.
+		if m.burstLeft == nil {
+			m.burstLeft = make([]int, len(m.coins))
+		}
+		block := false
+		if m.burstLeft[i] == 0 && m.burstRNG.Float64() < burstProb {
+			m.burstLeft[i], block = burstTicks, true
+		}
+		if m.burstLeft[i] > 0 {
+			m.burstLeft[i]--
+			n = n*burstVolume + burstVolume
+		}
 		for range n {
 			u := r.Float64()
 			usd := 200 + 20000*u*u*u
+			if block {
+				usd, block = blockTradeUSD, false
+			}
 			qty := max(1, int64(math.Round(float64(usd/m.paths[i].mid(0))*pow10(c.szDec))))
 			side, px := event.Buy, m.ask[i]
 			if r.IntN(2) == 0 {
