@@ -4,7 +4,12 @@
 // checksum; a mixed-case one that does not match its checksum was probably mistyped.
 package eip55
 
-import "golang.org/x/crypto/sha3"
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/sha3"
+)
 
 // Checksum returns the EIP-55 form of addr. addr must be an address: "0x" and 40 hex
 // digits, in any case (the caller checks); the result keeps addr's first two bytes.
@@ -83,4 +88,49 @@ func nibble(sum *[32]byte, i int) byte {
 		return b >> 4
 	}
 	return b & 0xf
+}
+
+// Address errors, matched with errors.Is.
+var (
+	// ErrBadAddress: the text is not 0x followed by 40 hex digits.
+	ErrBadAddress = errors.New("not a wallet address")
+	// ErrBadChecksum: a mixed-case address whose letter case does not match its
+	// EIP-55 checksum, which usually means a typo.
+	ErrBadChecksum = errors.New("bad EIP-55 checksum")
+)
+
+// Parse validates an EVM address as people type it and returns it in lowercase, the
+// form the store keys by. An address in one case (all lower or all upper) is taken as
+// is; a mixed-case one must carry a valid EIP-55 checksum. The error messages are
+// written for the person who typed s. Every entry point (chat, CLI, API) uses it, so an
+// address is accepted or refused the same way everywhere.
+func Parse(s string) (string, error) {
+	if len(s) != 42 || s[0] != '0' || s[1] != 'x' {
+		return "", fmt.Errorf("%q is %w: want 0x followed by 40 hex digits", clip(s, 50), ErrBadAddress)
+	}
+	var buf [42]byte
+	buf[0], buf[1] = '0', 'x'
+	for i := 2; i < 42; i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
+		case c >= 'A' && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return "", fmt.Errorf("%q is %w: after 0x only the hex digits 0-9 and a-f may follow", clip(s, 50), ErrBadAddress)
+		}
+		buf[i] = c
+	}
+	if !Valid(s) {
+		return "", fmt.Errorf("%s has a %w: the upper/lower case of its letters does not match, so it may be mistyped; check it and paste it again", s, ErrBadChecksum)
+	}
+	return string(buf[:]), nil
+}
+
+// clip shortens s to at most n bytes for an error message, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coattailcapital/coattail/analytics/alpha/rescore"
 	"github.com/coattailcapital/coattail/analytics/sim"
+	"github.com/coattailcapital/coattail/eip55"
 	"github.com/coattailcapital/coattail/ingest/replay"
 	"github.com/coattailcapital/coattail/store"
 	"golang.org/x/sync/errgroup"
@@ -246,9 +247,9 @@ func cmdWallet(ctx context.Context, a *app, args []string) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want exactly one wallet address, e.g. coattail wallet 0x51f63885534cb494f4592a0311551f369bff2b39", errUsage)
 	}
-	addr := strings.ToLower(pos[0])
-	if len(addr) != 42 || !strings.HasPrefix(addr, "0x") || strings.Trim(addr[2:], "0123456789abcdef") != "" {
-		return fmt.Errorf("%w: %q is not an address: want 0x followed by 40 hex digits", errUsage, pos[0])
+	addr, err := eip55.Parse(pos[0])
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	log := c.logger(a.stderr)
 	d, err := a.connect(ctx, c, log, true)

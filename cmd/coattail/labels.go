@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/coattailcapital/coattail/eip55"
 	"github.com/coattailcapital/coattail/store"
 )
 
@@ -208,9 +209,9 @@ func labelsShow(ctx context.Context, a *app, args []string) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: want exactly one address, e.g. coattail labels show 0x28c6c06298d514db089934071355e5743bf21d60", errUsage)
 	}
-	addr, ok := store.NormalizeAddress(pos[0])
-	if !ok {
-		return fmt.Errorf("%w: %q is not an address: want 0x followed by 40 hex digits", errUsage, pos[0])
+	addr, err := eip55.Parse(pos[0])
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	d, err := a.connect(ctx, c, c.logger(a.stderr), true)
 	if err != nil {
