@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ const (
 	FigPGUpsert       = "postgres_upsert"
 	FigEndToEnd       = "end_to_end"
 	FigAllStages      = "end_to_end_all_stages"
+	// FigStagePrefix + a stage's group name: that stage alone.
+	FigStagePrefix = "stage_"
 )
 
 // TargetAllStagesPerSec is the throughput goal with every stage on (book, windowed
@@ -86,6 +89,8 @@ type Config struct {
 	// signals, ...) built on a store: the run then also replays the workload with all
 	// of them on, into a second scratch schema.
 	AllStages func(st *store.Store, rdb *redis.Client, scfg stream.Config) []pipeline.Stage
+	// SkipPerStage leaves out the figures of each stage on its own.
+	SkipPerStage bool
 }
 
 // MaxEvents bounds Config.Events: the raw measurements hold every row in memory.
@@ -343,19 +348,35 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	res.Figures = append(res.Figures, e2e)
 
-	// 4. Every stage on.
+	// 4. Every stage on, then each stage beyond the book on its own.
 	if cfg.AllStages != nil {
-		all, err := measureAllStages(ctx, admin, rdb, res, w, cfg)
+		all, names, err := measureStages(ctx, admin, rdb, res, w, cfg, "all", nil)
 		if err != nil {
 			return res, err
 		}
 		res.Figures = append(res.Figures, all)
+		if !cfg.SkipPerStage {
+			for _, name := range names {
+				if name == pipeline.BookGroup {
+					continue // the end-to-end figure is the book alone
+				}
+				f, _, err := measureStages(ctx, admin, rdb, res, w, cfg, name, []string{name})
+				if err != nil {
+					return res, err
+				}
+				res.Figures = append(res.Figures, f)
+			}
+		}
 	}
 
 	// 5. References and verdict.
 	link(res, FigPGUpsert, FigPGCopy)
 	link(res, FigEndToEnd, FigRedisRoundTrip)
-	link(res, FigAllStages, FigRedisRoundTrip)
+	for _, f := range res.Figures {
+		if f.Name == FigAllStages || strings.HasPrefix(f.Name, FigStagePrefix) {
+			link(res, f.Name, FigRedisRoundTrip)
+		}
+	}
 	rt, _ := res.Figure(FigRedisRoundTrip)
 	res.Verdict = judge(e2e.PerSec, rt.PerSec)
 	return res, nil
@@ -415,12 +436,13 @@ func measureReplay(ctx context.Context, rdb *redis.Client, dbURL string, res *Re
 	return f, nil
 }
 
-// measureAllStages replays the workload again with every stage on, into a second
-// scratch schema and key prefix, both removed afterwards.
-func measureAllStages(ctx context.Context, admin *pgx.Conn, rdb *redis.Client, res *Result, w *workload, cfg Config) (f Figure, err error) {
-	schema, prefix := res.Schema+"_all", res.Prefix+":all"
+// measureStages replays the workload again into a scratch schema and key prefix of its
+// own (both removed afterwards) with the stages named in only, or every stage when only
+// is nil, and returns the figure and the names of the stages it ran.
+func measureStages(ctx context.Context, admin *pgx.Conn, rdb *redis.Client, res *Result, w *workload, cfg Config, tag string, only []string) (f Figure, names []string, err error) {
+	schema, prefix := res.Schema+"_"+tag, res.Prefix+":"+tag
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		return f, fmt.Errorf("bench: create schema %s: %w", schema, err)
+		return f, nil, fmt.Errorf("bench: create schema %s: %w", schema, err)
 	}
 	defer func() {
 		c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -428,40 +450,48 @@ func measureAllStages(ctx context.Context, admin *pgx.Conn, rdb *redis.Client, r
 		if _, derr := admin.Exec(c, "DROP SCHEMA "+schema+" CASCADE"); derr != nil {
 			err = errors.Join(err, fmt.Errorf("bench: drop schema %s: %w", schema, derr))
 		}
+		if derr := deletePrefix(c, rdb, prefix); derr != nil {
+			err = errors.Join(err, derr)
+		}
 	}()
 	dbURL, err := withSearchPath(cfg.DatabaseURL, schema)
 	if err != nil {
-		return f, err
+		return f, nil, err
 	}
 	st, err := store.Open(ctx, store.Config{URL: dbURL, Logger: cfg.Logger})
 	if err != nil {
-		return f, fmt.Errorf("bench: open store in %s: %w", schema, err)
+		return f, nil, fmt.Errorf("bench: open store in %s: %w", schema, err)
 	}
 	defer st.Close()
 	if _, err := st.Migrate(ctx); err != nil {
-		return f, fmt.Errorf("bench: migrate %s: %w", schema, err)
+		return f, nil, fmt.Errorf("bench: migrate %s: %w", schema, err)
 	}
 	scfg := stream.Config{Prefix: prefix, Shards: cfg.Shards}
-	stages := cfg.AllStages(st, rdb, scfg)
-	names := make([]string, len(stages))
-	for i, s := range stages {
-		names[i] = s.Group
+	var stages []pipeline.Stage
+	for _, s := range cfg.AllStages(st, rdb, scfg) {
+		if only == nil || slices.Contains(only, s.Group) {
+			stages = append(stages, s)
+			names = append(names, s.Group)
+		}
 	}
-	cfg.Progress(fmt.Sprintf("all stages (%s): replaying %d events", strings.Join(names, ", "), len(w.rows)))
+	name, label := FigAllStages, "End to end, every stage on ("+strings.Join(names, ", ")+")"
+	if only != nil {
+		name, label = FigStagePrefix+tag, "Stage "+tag+" alone (replay, file to committed state)"
+	}
+	cfg.Progress(fmt.Sprintf("%s: replaying %d events with %s", tag, len(w.rows), strings.Join(names, ", ")))
 	sum, err := pipeline.Replay(ctx, rdb, st, scfg, pipeline.ReplayConfig{
 		Files: []string{w.path}, Logger: cfg.Logger, Stages: stages,
 		Progress: func(s pipeline.Summary) {
-			cfg.Progress(fmt.Sprintf("all stages: accepted %d (%.0f events/s so far)", s.Accepted, s.EventsPerSec))
+			cfg.Progress(fmt.Sprintf("%s: accepted %d (%.0f events/s so far)", tag, s.Accepted, s.EventsPerSec))
 		},
 	})
 	if err != nil {
-		return f, fmt.Errorf("bench: replay with all stages: %w", err)
+		return f, nil, fmt.Errorf("bench: replay with %s: %w", strings.Join(names, ", "), err)
 	}
-	f = figure(FigAllStages, "End to end, every stage on ("+strings.Join(names, ", ")+")",
-		sum.Accepted, time.Duration(sum.Seconds*float64(time.Second)), "events/s")
+	f = figure(name, label, sum.Accepted, time.Duration(sum.Seconds*float64(time.Second)), "events/s")
 	f.Seconds, f.PerSec = sum.Seconds, sum.EventsPerSec
-	cfg.Progress(fmt.Sprintf("all stages: %d events in %.2fs: %.0f events/s", sum.Accepted, sum.Seconds, sum.EventsPerSec))
-	return f, nil
+	cfg.Progress(fmt.Sprintf("%s: %d events in %.2fs: %.0f events/s", tag, sum.Accepted, sum.Seconds, sum.EventsPerSec))
+	return f, names, nil
 }
 
 func figure(name, label string, n int64, d time.Duration, unit string) Figure {

@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/internal/testenv"
+	"github.com/coattailcapital/coattail/pipeline"
+	"github.com/coattailcapital/coattail/stage"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/coattailcapital/coattail/stream"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
@@ -291,5 +295,45 @@ func BenchmarkRun(b *testing.B) {
 	}
 	for _, f := range res.Figures {
 		b.ReportMetric(f.PerSec, f.Name+"/s")
+	}
+}
+
+// TestRunWithStages: with AllStages set, the run adds a figure with every stage on and
+// one per stage beyond the book, each committing every event, and cleans up their
+// scratch schemas and keys too.
+func TestRunWithStages(t *testing.T) {
+	res, err := Run(context.Background(), Config{
+		DatabaseURL: testenv.DatabaseURL(),
+		RedisURL:    testenv.RedisURL(),
+		Events:      3000,
+		Shards:      2,
+		TempDir:     t.TempDir(),
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AllStages: func(st *store.Store, rdb *redis.Client, scfg stream.Config) []pipeline.Stage {
+			return []pipeline.Stage{
+				{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(st)},
+				{Group: stage.WindowsGroup, Sink: stage.NewWindows(st, stage.WindowsConfig{Redis: rdb, Stream: scfg})},
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, suffix := range []string{"", "_all", "_windows"} {
+		assertCleanedUp(t, res.Schema+suffix, res.Prefix)
+	}
+	all, ok1 := res.Figure(FigAllStages)
+	win, ok2 := res.Figure(FigStagePrefix + stage.WindowsGroup)
+	if !ok1 || !ok2 {
+		t.Fatalf("figures %+v: want every-stage and windows-alone figures", res.Figures)
+	}
+	if all.Count != int64(res.Settings.Events) || win.Count != int64(res.Settings.Events) || all.PerSec <= 0 || win.PerSec <= 0 {
+		t.Errorf("every stage %+v, windows alone %+v: each must commit all %d events", all, win, res.Settings.Events)
+	}
+	if _, ok := res.Figure(FigStagePrefix + pipeline.BookGroup); ok {
+		t.Error("the book alone is the end-to-end figure; it must not be measured twice")
+	}
+	if all.Reference != FigRedisRoundTrip || win.Reference != FigRedisRoundTrip {
+		t.Errorf("stage figures must be compared with the Redis round trip: %+v %+v", all, win)
 	}
 }
