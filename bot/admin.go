@@ -2,14 +2,16 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
 
 // Paper controls paper trading; the paper-trading engine implements it.
 type Paper interface {
-	// SetEnabled turns paper trading on or off for scope ("" or "all": everything;
-	// otherwise a strategy or wallet the engine understands).
+	// SetEnabled turns paper trading on or off for scope: "global" (one account every
+	// signal may trade in), "telegram:<chat>" or "discord:<guild>". An invalid scope
+	// is reported as a *UsageError.
 	SetEnabled(ctx context.Context, scope string, on bool) error
 	// Status describes paper trading in scope: on or off, positions, PnL.
 	Status(ctx context.Context, scope string) (string, error)
@@ -18,6 +20,8 @@ type Paper interface {
 // Risk shows and changes the risk gate's limits and its kill switch.
 type Risk interface {
 	Show(ctx context.Context) (string, error)
+	// Set changes one limit; a bad name or value is a *UsageError whose reason
+	// names the limit and the values it accepts.
 	Set(ctx context.Context, name, value string) error
 	Halt(ctx context.Context, by string) error
 	Resume(ctx context.Context, by string) error
@@ -33,7 +37,7 @@ const (
 // available. The router refuses them to non-admins before they run.
 func RegisterAdmin(r *Router, p Paper, rk Risk) {
 	r.Register(Command{
-		Name: "papertrade", Args: "on|off [scope]", Summary: "switch paper trading on or off",
+		Name: "papertrade", Args: "on|off [scope]", Summary: "switch paper trading on or off: for this chat or server, or global",
 		Example: "/papertrade on", Admin: true, MinArgs: 1, MaxArgs: 2,
 		Handler: func(ctx context.Context, c Call) (Reply, error) {
 			on := false
@@ -47,7 +51,7 @@ func RegisterAdmin(r *Router, p Paper, rk Risk) {
 			if p == nil {
 				return Reply{Kind: KindNotFound, Text: noPaper}, nil
 			}
-			scope := scopeArg(c.Args[1:])
+			scope := scopeArg(c, c.Args[1:])
 			if err := p.SetEnabled(ctx, scope, on); err != nil {
 				return Reply{}, fmt.Errorf("papertrade %v %s: %w", on, scope, err)
 			}
@@ -65,7 +69,7 @@ func RegisterAdmin(r *Router, p Paper, rk Risk) {
 			if p == nil {
 				return Reply{Kind: KindNotFound, Text: noPaper}, nil
 			}
-			s, err := p.Status(ctx, scopeArg(c.Args))
+			s, err := p.Status(ctx, scopeArg(c, c.Args))
 			if err != nil {
 				return Reply{}, fmt.Errorf("paper status: %w", err)
 			}
@@ -88,8 +92,11 @@ func RegisterAdmin(r *Router, p Paper, rk Risk) {
 				return Reply{Title: "Risk limits", Text: s}, nil
 			case len(c.Args) == 3 && strings.EqualFold(c.Args[0], "set"):
 				if err := rk.Set(ctx, c.Args[1], c.Args[2]); err != nil {
-					// The gate's errors name the limit and the accepted values.
-					return Reply{Kind: KindUsage, Text: "Not changed: " + err.Error()}, nil
+					// A usage error names the limit and the accepted values.
+					if ue, ok := errors.AsType[*UsageError](err); ok {
+						return Reply{Kind: KindUsage, Text: "Not changed: " + ue.Reason}, nil
+					}
+					return Reply{}, fmt.Errorf("risk set %s: %w", c.Args[1], err)
 				}
 				return Reply{Text: fmt.Sprintf("%s is now %s.", c.Args[1], c.Args[2])}, nil
 			}
@@ -122,9 +129,25 @@ func RegisterAdmin(r *Router, p Paper, rk Risk) {
 	})
 }
 
-func scopeArg(args []string) string {
-	if len(args) == 0 || args[0] == "" {
-		return "all"
+// GlobalScope is the paper-trading scope every signal may trade in.
+const GlobalScope = "global"
+
+// scopeArg is the paper-trading scope a command names, or by default the one it
+// was sent from: the Telegram chat, the Discord server (global outside a server),
+// global on the console. "all" is global.
+func scopeArg(c Call, args []string) string {
+	if len(args) > 0 && args[0] != "" {
+		s := strings.ToLower(args[0])
+		if s == "all" {
+			return GlobalScope
+		}
+		return s
 	}
-	return strings.ToLower(args[0])
+	switch {
+	case c.Platform == "telegram" && c.ChatID != "":
+		return "telegram:" + c.ChatID
+	case c.Platform == "discord" && c.Guild != "":
+		return "discord:" + c.Guild
+	}
+	return GlobalScope
 }

@@ -43,15 +43,16 @@ func TestPapertradeRefusedForNonAdmin(t *testing.T) {
 	if rep.Kind != KindDenied {
 		t.Fatalf("non-admin /papertrade on: kind %v %q, want denied", rep.Kind, rep.Text)
 	}
-	if p.calls != 0 || p.enabled["all"] {
+	if p.calls != 0 || len(p.enabled) != 0 {
 		t.Fatalf("a refused command changed paper trading: calls %d, enabled %v", p.calls, p.enabled)
 	}
 	rep = r.Handle(ctx, Request{Platform: "telegram", UserID: "1", ChatID: "1", Text: "/papertrade on", IsAdmin: true})
-	if rep.Kind != KindInfo || !p.enabled["all"] || !strings.Contains(rep.Text, "now on") {
+	// In a Telegram chat the scope defaults to that chat.
+	if rep.Kind != KindInfo || !p.enabled["telegram:1"] || !strings.Contains(rep.Text, "now on for telegram:1") {
 		t.Fatalf("admin /papertrade on: %v %q, enabled %v", rep.Kind, rep.Text, p.enabled)
 	}
-	rep = r.Handle(ctx, Request{Platform: "telegram", UserID: "1", Text: "/paper", IsAdmin: true})
-	if rep.Text != "on for all" {
+	rep = r.Handle(ctx, Request{Platform: "telegram", UserID: "1", ChatID: "1", Text: "/paper", IsAdmin: true})
+	if rep.Text != "on for telegram:1" {
 		t.Errorf("/paper = %q", rep.Text)
 	}
 	rep = r.Handle(ctx, Request{Platform: "telegram", UserID: "1", Text: "/papertrade maybe", IsAdmin: true})
@@ -143,5 +144,32 @@ func TestBarChartPNG(t *testing.T) {
 	}
 	if BarChartPNG(nil, nil) != nil {
 		t.Error("an empty chart should be nil")
+	}
+}
+
+func TestPaperScopeDefaults(t *testing.T) {
+	r, _ := newTestRouter(t, fixtureReader(), nil)
+	p := &fakePaper{enabled: map[string]bool{}}
+	RegisterAdmin(r, p, nil)
+	tests := []struct {
+		req  Request
+		want string
+	}{
+		{Request{Platform: "telegram", UserID: "1", ChatID: "-100200", Text: "/papertrade on"}, "telegram:-100200"},
+		{Request{Platform: "discord", UserID: "1", ChatID: "chan", Guild: "g7", Text: "/papertrade on"}, "discord:g7"},
+		{Request{Platform: "discord", UserID: "1", ChatID: "dm", Text: "/papertrade on"}, GlobalScope},
+		{Request{Platform: "console", UserID: "c", ChatID: "c", Text: "/papertrade on"}, GlobalScope},
+		{Request{Platform: "telegram", UserID: "1", ChatID: "5", Text: "/papertrade on global"}, GlobalScope},
+		{Request{Platform: "telegram", UserID: "1", ChatID: "5", Text: "/papertrade on ALL"}, GlobalScope},
+		{Request{Platform: "console", UserID: "c", ChatID: "c", Text: "/papertrade on discord:42"}, "discord:42"},
+	}
+	for _, tt := range tests {
+		p.enabled = map[string]bool{}
+		tt.req.IsAdmin = true
+		rep := r.Handle(context.Background(), tt.req)
+		if rep.Kind != KindInfo || len(p.enabled) != 1 || !p.enabled[tt.want] {
+			t.Errorf("%s from %s/%s (guild %q): %v %q, enabled %v, want %s", tt.req.Text, tt.req.Platform, tt.req.ChatID,
+				tt.req.Guild, rep.Kind, rep.Text, p.enabled, tt.want)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func (r *Router) registerBuiltins() {
 	r.Register(Command{
 		Name:    "leaderboard",
 		Args:    "[limit] or <window> [page]",
-		Summary: "the top wallets by PnL",
+		Summary: "the top wallets, ranked by skill",
 		Example: "/leaderboard 20",
 		MaxArgs: 2,
 		Handler: r.handleLeaderboard,

@@ -11,6 +11,7 @@ type Request struct {
 	Platform string // "console", "telegram", "discord", "web"
 	UserID   string // the sender, unique within Platform; the rate-limit key
 	ChatID   string // where the reply goes, unique within Platform
+	Guild    string // the Discord server the message came from, "" elsewhere
 	Text     string // the message text as typed
 	IsAdmin  bool   // decided by the adapter from its own configuration
 }

@@ -2,13 +2,25 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coattailcapital/coattail/store"
 )
+
+// BoardReader is the alpha leaderboard: wallets ranked by the lower confidence bound
+// of their skill, per score window, as `coattail leaderboard` and the API show it.
+// A Reader that also implements it (the store does) answers /leaderboard from it;
+// otherwise /leaderboard falls back to Reader.Leaderboard, the PnL board.
+type BoardReader interface {
+	// Board returns a page of the latest scoring run of q.Window, and the run;
+	// store.ErrNotFound when nothing has been scored yet.
+	Board(ctx context.Context, q store.BoardQuery) (store.ScoreRun, []store.BoardRow, error)
+}
 
 const (
 	leaderboardDefaultLimit = 10
@@ -60,6 +72,9 @@ func (r *Router) handleLeaderboard(ctx context.Context, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, err
 	}
+	if br, ok := r.reader.(BoardReader); ok {
+		return r.alphaLeaderboard(ctx, br, a)
+	}
 	rows, err := r.reader.Leaderboard(ctx, store.LeaderboardQuery{
 		Limit:  a.limit,
 		Offset: (a.page - 1) * a.limit,
@@ -88,17 +103,61 @@ func (r *Router) handleLeaderboard(ctx context.Context, c Call) (Reply, error) {
 		t.Rows[i] = []string{strconv.Itoa(row.Rank), ShortAddress(row.Wallet), signedUSD(row.Score, 0), count(row.N)}
 	}
 	footer := "score: realized + unrealized PnL net of fees, in USD; n: observations behind it."
+	footer, buttons := pageLinks(a, len(rows), footer)
+	return Reply{Title: title, Table: t, Footer: footer, Buttons: buttons}, nil
+}
+
+// alphaLeaderboard answers /leaderboard from the alpha board.
+func (r *Router) alphaLeaderboard(ctx context.Context, br BoardReader, a leaderboardArgs) (Reply, error) {
+	run, rows, err := br.Board(ctx, store.BoardQuery{Window: a.window, Limit: a.limit, Offset: (a.page - 1) * a.limit})
+	title := "Top wallets by skill — " + windowLabel(a.window)
+	if a.page > 1 {
+		title += fmt.Sprintf(" — page %d", a.page)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return Reply{Title: title, Text: "No scored wallets yet — scores appear once enough trades have been seen and scored."}, nil
+	}
+	if err != nil {
+		return Reply{}, fmt.Errorf("alpha leaderboard window %q page %d: %w", a.window, a.page, err)
+	}
+	if len(rows) == 0 {
+		if a.page > 1 {
+			return Reply{Kind: KindNotFound, Title: title, Text: fmt.Sprintf(
+				"Nothing on page %d: the leaderboard is shorter than that. Try /leaderboard %s.", a.page, a.window)}, nil
+		}
+		return Reply{Title: title, Text: "No wallet has enough scored trades in this window yet."}, nil
+	}
+	rows = rows[:min(len(rows), a.limit)]
+	t := &Table{
+		Columns: []Column{{Name: "#", Right: true}, {Name: "wallet"}, {Name: "score", Right: true},
+			{Name: "n", Right: true}, {Name: "PnL", Right: true}},
+		Rows: make([][]string, len(rows)),
+	}
+	for i, row := range rows {
+		pnl := row.RealizedPnl.Add(row.UnrealizedPnl).Sub(row.Fees)
+		t.Rows[i] = []string{strconv.Itoa(row.Rank), ShortAddress(row.Wallet), fmt.Sprintf("%+.3f", row.Score),
+			count(int64(row.N)), signedUSD(pnl, 0)}
+	}
+	footer := "score: lower confidence bound of skill per trade, in units of the coin's volatility; " +
+		"n: scored trades; PnL: net of fees over the window.\nScored as of " + run.AsOf.UTC().Format(time.DateTime) + " UTC."
+	footer, buttons := pageLinks(a, len(rows), footer)
+	return Reply{Title: title, Table: t, Footer: footer, Buttons: buttons}, nil
+}
+
+// pageLinks adds the previous/next page buttons (and the next page's command) to a
+// page of n rows.
+func pageLinks(a leaderboardArgs, n int, footer string) (string, []Button) {
 	var buttons []Button
 	if a.limit == leaderboardDefaultLimit && a.page > 1 {
 		buttons = append(buttons, Button{Text: "◀ Page " + strconv.Itoa(a.page-1),
 			Data: fmt.Sprintf("/leaderboard %s %d", a.window, a.page-1)})
 	}
-	if len(rows) == a.limit && a.limit == leaderboardDefaultLimit && a.page < leaderboardMaxPage {
+	if n == a.limit && a.limit == leaderboardDefaultLimit && a.page < leaderboardMaxPage {
 		footer += fmt.Sprintf("\nNext page: /leaderboard %s %d", a.window, a.page+1)
 		buttons = append(buttons, Button{Text: "Page " + strconv.Itoa(a.page+1) + " ▶",
 			Data: fmt.Sprintf("/leaderboard %s %d", a.window, a.page+1)})
 	}
-	return Reply{Title: title, Table: t, Footer: footer, Buttons: buttons}, nil
+	return footer, buttons
 }
 
 func windowLabel(w string) string {

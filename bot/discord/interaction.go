@@ -92,7 +92,7 @@ func (b *Bot) handle(ctx context.Context, i *discordgo.Interaction) {
 // returns the answer.
 func (b *Bot) route(ctx context.Context, i *discordgo.Interaction) answer {
 	user := userID(i)
-	req := bot.Request{Platform: Platform, UserID: user, ChatID: i.ChannelID, IsAdmin: b.admins[user]}
+	req := bot.Request{Platform: Platform, UserID: user, ChatID: i.ChannelID, Guild: i.GuildID, IsAdmin: b.admins[user]}
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		data := i.ApplicationCommandData()

@@ -17,6 +17,8 @@ import (
 	"github.com/coattailcapital/coattail/bot"
 	"github.com/coattailcapital/coattail/bot/discord"
 	"github.com/coattailcapital/coattail/bot/telegram"
+	"github.com/coattailcapital/coattail/paper"
+	"github.com/coattailcapital/coattail/risk"
 	"github.com/coattailcapital/coattail/store"
 )
 
@@ -31,6 +33,10 @@ type botConfig struct {
 	WebhookURL    string
 	WebhookSecret string
 	WebhookAddr   string
+	// AlertLease is how long a dispatcher reserves an alert it is sending; after a
+	// crash, other dispatchers (or the restarted one) wait that long before sending
+	// it again (COATTAIL_ALERT_LEASE). Defaults to alert.Config's 60 s.
+	AlertLease time.Duration
 }
 
 // readBotConfig reads COATTAIL_TELEGRAM_TOKEN, COATTAIL_TELEGRAM_API and COATTAIL_ADMINS
@@ -43,6 +49,13 @@ func readBotConfig(getenv func(string) string) (botConfig, error) {
 		WebhookURL:    getenv("COATTAIL_TELEGRAM_WEBHOOK_URL"),
 		WebhookSecret: getenv("COATTAIL_TELEGRAM_WEBHOOK_SECRET"),
 		WebhookAddr:   env(getenv, "TELEGRAM_WEBHOOK_ADDR", "127.0.0.1:8443"),
+	}
+	if v := getenv("COATTAIL_ALERT_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return c, fmt.Errorf("%w: COATTAIL_ALERT_LEASE %q: want a duration of at least 1s, e.g. 60s", errUsage, v)
+		}
+		c.AlertLease = d
 	}
 	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
 		return c, fmt.Errorf("%w: COATTAIL_TELEGRAM_WEBHOOK_URL needs COATTAIL_TELEGRAM_WEBHOOK_SECRET of at least 16 characters (A-Z, a-z, 0-9, _ and -)", errUsage)
@@ -63,16 +76,17 @@ func readBotConfig(getenv func(string) string) (botConfig, error) {
 // newRouter builds the command router every chat front end shares.
 func newRouter(st *store.Store, log *slog.Logger) (*bot.Router, error) {
 	as := alert.NewStore(st.Pool())
-	r, err := bot.NewRouter(bot.Config{Reader: st, Logger: log, Chats: as})
+	// The store is also a bot.BoardReader: /leaderboard ranks by alpha score, per
+	// score window, like `coattail leaderboard`.
+	r, err := bot.NewRouter(bot.Config{Reader: st, Logger: log, Chats: as,
+		Windows: []string{store.WindowAll, store.Window7d, store.Window30d}})
 	if err != nil {
 		return nil, err
 	}
 	bot.RegisterFollows(r, st, bot.DefaultFollowLimit)
 	bot.RegisterSettings(r, as)
 	bot.RegisterMarket(r, as)
-	// Paper trading and the risk gate plug in here when they exist; until then
-	// the admin commands say they are not available.
-	bot.RegisterAdmin(r, nil, nil)
+	bot.RegisterAdmin(r, paperAdmin{paper.NewService(st, paper.Config{})}, riskAdmin{risk.NewService(st)})
 	return r, nil
 }
 
@@ -95,7 +109,7 @@ func alertDispatcher(bc botConfig, st *store.Store, log *slog.Logger, reg promet
 	if len(senders) == 0 {
 		return nil, nil
 	}
-	return alert.NewDispatcher(alert.Config{Pool: st.Pool(), Senders: senders, Logger: log, Registerer: reg})
+	return alert.NewDispatcher(alert.Config{Pool: st.Pool(), Senders: senders, Logger: log, Registerer: reg, Lease: bc.AlertLease})
 }
 
 // noRouter is the router of a Bot that only sends.

@@ -592,7 +592,7 @@ func TestCLIEmptyAndUnknown(t *testing.T) {
 		t.Errorf("wallet --json of an unknown wallet: want exit 1 naming it, got %s", r)
 	}
 	r = s.cli.run(t, "wallet", "0x12", "--json")
-	if r.code != 2 || !strings.Contains(r.stderr, "not an address") {
+	if r.code != 2 || !strings.Contains(r.stderr, "want 0x followed by 40 hex digits") {
 		t.Errorf("wallet --json of a malformed address: want exit 2, got %s", r)
 	}
 }

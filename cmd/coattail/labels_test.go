@@ -131,7 +131,7 @@ func TestCLILabels(t *testing.T) {
 		want string
 	}{
 		{"unlabelled address", []string{"labels", "show", "0x00000000000000000000000000000000000000c0"}, 1, "no label"},
-		{"not an address", []string{"labels", "show", "0x1234"}, 2, "not an address"},
+		{"not an address", []string{"labels", "show", "0x1234"}, 2, "want 0x followed by 40 hex digits"},
 		{"missing file", []string{"labels", "import", filepath.Join(t.TempDir(), "nope.csv")}, 1, "nope.csv"},
 		{"no file", []string{"labels", "import"}, 2, "one label file"},
 		{"no subcommand", []string{"labels"}, 2, "subcommand"},

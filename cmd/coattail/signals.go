@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,6 +25,11 @@ func cmdSignals(ctx context.Context, a *app, args []string) error {
 	}
 	if *limit < 1 || *limit > 1000 {
 		return fmt.Errorf("%w: --limit must be 1..1000", errUsage)
+	}
+	rules := []string{sigengine.RuleFollowed, sigengine.RuleAlpha, sigengine.RuleConsensus, sigengine.RuleFlow, sigengine.RuleAnomaly}
+	if *rule != "" && !slices.Contains(rules, *rule) {
+		// An unknown rule would match nothing and look like "no signals yet".
+		return fmt.Errorf("%w: --rule %q: want one of %s", errUsage, *rule, strings.Join(rules, ", "))
 	}
 	d, err := a.connect(ctx, c, c.logger(a.stderr), true)
 	if err != nil {
