@@ -164,6 +164,9 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 		d.cfg.Batch = min(1000, max(10, int(2*fastest)))
 	}
 	d.m = newMetrics(cfg.Registerer, func() float64 { return float64(d.pending.Load()) })
+	for p := range d.senders {
+		d.m.listPlatform(p)
+	}
 	return d, nil
 }
 

@@ -35,3 +35,13 @@ func newMetrics(reg prometheus.Registerer, pending func() float64) *metrics {
 	}
 	return m
 }
+
+// listPlatform creates platform's series at zero, so /metrics lists the delivery
+// latency and every failure reason of each configured platform before the first
+// send (a dashboard or an alert rule then sees 0, not a missing series).
+func (m *metrics) listPlatform(platform string) {
+	m.latency.WithLabelValues(platform)
+	for _, reason := range []string{"rate_limited", "blocked", "error", "dropped"} {
+		m.failures.WithLabelValues(platform, reason)
+	}
+}

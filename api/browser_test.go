@@ -132,6 +132,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("GET /api/leaderboard after replay and rescore = %d %s: want ranked wallets", code, body)
 	}
 	known, _ := want[0]["wallet"].(string)
+	// The windowed analytics' and the paper trader's tables, as their stages write them,
+	// with two signals on the known wallet and the risk gate's decisions on one.
+	seedWindows(t, st)
+	decided, _ := seedTrading(t, st, known)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -202,6 +206,41 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#feed-status.live`)),
 		chromedp.WaitVisible(chromedp.CSS(`#pipeline table.pipeline`)),
 	)
+	// The panels of the windowed stages and the paper trader render their rows.
+	step("see anomalies, flows, paper trading and watermarks", 20*time.Second,
+		chromedp.WaitVisible(chromedp.CSS(`#anomalies tbody tr[data-kind="volume_spike"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#flows tbody tr[data-exchange="binance"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#paper .scope[data-scope="telegram:7"] .equity svg polyline`)),
+		chromedp.WaitVisible(chromedp.CSS(`#watermarks tr[data-source="binance"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#alert-latency`)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#signals li[data-id="%d"] .risk`, decided))),
+	)
+	if n := count(`#anomalies tbody tr`); n != 3 {
+		t.Errorf("anomalies panel shows %d rows, want the 3 stored", n)
+	}
+	if n := count(`#paper .scope`); n != 2 {
+		t.Errorf("paper panel shows %d scopes, want 2 (telegram:7 and discord:99)", n)
+	}
+	// The polyline has a point per stored equity point (3).
+	if pts := value("equity points", chromedp.Evaluate[string](`document.querySelector('#paper .scope[data-scope="telegram:7"] polyline').getAttribute('points')`)); len(strings.Fields(pts)) != 3 {
+		t.Errorf("equity curve points %q, want 3", pts)
+	}
+	flow := value("flow row", chromedp.Text(chromedp.CSS(`#flows tbody tr`)))
+	wm := value("watermark row", chromedp.Text(chromedp.CSS(`#watermarks tr[data-source="binance"]`)))
+	risk := value("risk line", chromedp.Text(chromedp.CSS(fmt.Sprintf(`#signals li[data-id="%d"] .risk`, decided))))
+	lat := value("alert latency", chromedp.Text(chromedp.CSS(`#alert-latency`)))
+	if !strings.Contains(flow, "USDT") || !strings.Contains(flow, "1,500,000") {
+		t.Errorf("flow row %q lacks the token or the summed inflow", flow)
+	}
+	if !strings.Contains(wm, "windows") || !strings.Contains(wm, "1.0m") {
+		t.Errorf("watermark row %q lacks the group or the 1m event delay", wm)
+	}
+	if !strings.Contains(risk, "telegram:7 approved $500") || !strings.Contains(risk, "global rejected (coin_cooldown)") {
+		t.Errorf("signal's risk line %q", risk)
+	}
+	if !strings.Contains(lat, "p99") || !strings.Contains(lat, "2.0s") {
+		t.Errorf("alert latency %q, want p99 2.0s", lat)
+	}
 	rows := count(`#leaderboard tbody tr`)
 	first := value("first row", chromedp.Evaluate[string](`document.querySelector('#leaderboard tbody tr:first-child').dataset.wallet`))
 	if rows != len(want) || first != known {

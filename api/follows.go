@@ -88,21 +88,9 @@ func (s *Server) addFollow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req followRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `the body must be JSON: {"wallet": "0x…", "label": "optional"}`})
-		return
-	}
-	addr, err := bot.ParseAddress(strings.TrimSpace(req.Wallet))
+	addr, label, err := parseFollowRequest(r.Body)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
-		return
-	}
-	label, err := bot.ParseLabel(strings.TrimSpace(req.Label))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": usageText(err)})
 		return
 	}
 	created, err := s.cfg.Store.Follow(r.Context(), id.Platform, id.UserID, addr, label, s.followLimit())
@@ -119,6 +107,24 @@ func (s *Server) addFollow(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusCreated
 	}
 	writeJSON(w, code, FollowResult{Wallet: addr, Label: label, Created: created})
+}
+
+// parseFollowRequest reads POST /api/follows' body (at most 4 KiB): the wallet as a
+// lowercase address and the label as /follow takes it. Its errors are for the caller.
+func parseFollowRequest(body io.Reader) (addr, label string, err error) {
+	var req followRequest
+	dec := json.NewDecoder(io.LimitReader(body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return "", "", errors.New(`the body must be JSON: {"wallet": "0x…", "label": "optional"}`)
+	}
+	if addr, err = bot.ParseAddress(strings.TrimSpace(req.Wallet)); err != nil {
+		return "", "", err
+	}
+	if label, err = bot.ParseLabel(strings.TrimSpace(req.Label)); err != nil {
+		return "", "", errors.New(usageText(err))
+	}
+	return addr, label, nil
 }
 
 func (s *Server) removeFollow(w http.ResponseWriter, r *http.Request) {

@@ -15,7 +15,7 @@ type lagCollector struct {
 	s       *Server
 	timeout time.Duration
 
-	up, length, pending, lag, behind, committedAge, dead *prometheus.Desc
+	up, length, pending, lag, behind, committedAge, dead, late *prometheus.Desc
 }
 
 func newLagCollector(s *Server) *lagCollector {
@@ -37,11 +37,14 @@ func newLagCollector(s *Server) *lagCollector {
 			"Seconds since a group's checkpoint on a shard last moved (stream_checkpoints.updated_at).", gs, nil),
 		dead: prometheus.NewDesc("coattail_dead_letters_stored",
 			"Dead letters in the dead_letters table, by reason (every stage's; coattail_dead_letters_total counts only the gate's of this process).", []string{"reason"}, nil),
+		late: prometheus.NewDesc("coattail_window_late_events_total",
+			"Events a windowed stage received after its watermark had passed their time (merged as corrections), per group and source, over every shard (window_sources.late).",
+			[]string{"group", "source"}, nil),
 	}
 }
 
 func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.up, c.length, c.pending, c.lag, c.behind, c.committedAge, c.dead} {
+	for _, d := range []*prometheus.Desc{c.up, c.length, c.pending, c.lag, c.behind, c.committedAge, c.dead, c.late} {
 		ch <- d
 	}
 }
@@ -84,5 +87,8 @@ func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for reason, n := range h.DeadLetters.ByReason {
 		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(n), reason)
+	}
+	for _, wm := range h.Watermarks {
+		ch <- prometheus.MustNewConstMetric(c.late, prometheus.CounterValue, float64(wm.Late), wm.Group, wm.Source)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/redis/go-redis/v9"
 )
@@ -26,10 +27,12 @@ type PipelineHealth struct {
 	// DeadLetters counts the dead_letters table by reason (every stage's, not only the
 	// gate's that coattail_dead_letters_total counts).
 	DeadLetters DeadLetterHealth `json:"dead_letters"`
-	// Watermarks and AlertLatency are null until the windowed analytics and the alert
-	// delivery exist: nothing measures them yet.
-	Watermarks   any `json:"watermarks"`
-	AlertLatency any `json:"alert_latency"`
+	// Watermarks is each windowed group's event-time progress per source (the
+	// window_sources table): empty until a windowed stage has committed a batch.
+	Watermarks []WatermarkHealth `json:"watermarks"`
+	// AlertLatency is the time from a signal's event time to the delivery of its
+	// alerts, over the alerts delivered in the last hour.
+	AlertLatency AlertLatency `json:"alert_latency"`
 	// RedisError is set when Redis could not be read; the Postgres side is still shown.
 	RedisError string `json:"redis_error,omitempty"`
 }
@@ -61,6 +64,26 @@ type ShardHealth struct {
 	BehindSeconds float64 `json:"behind_seconds"`
 }
 
+// WatermarkHealth is one windowed group's progress on one source over its shards.
+type WatermarkHealth struct {
+	store.GroupWatermark
+	// DelaySeconds is the wall clock minus the watermark: how far behind real time
+	// the group's windows close (the allowed lateness plus any backlog).
+	DelaySeconds float64 `json:"delay_seconds"`
+	// EventDelaySeconds is the newest event time minus the watermark: the allowed
+	// lateness plus the skew between the source's shards.
+	EventDelaySeconds float64 `json:"event_delay_seconds"`
+}
+
+// AlertLatency summarises alert delivery over a recent period.
+type AlertLatency struct {
+	store.DeliveryLatency
+	WindowSeconds float64 `json:"window_seconds"` // the period measured, back from generated_at
+}
+
+// alertLatencyWindow is the period GET /api/pipeline measures alert latency over.
+const alertLatencyWindow = time.Hour
+
 // DeadLetterHealth counts stored dead letters.
 type DeadLetterHealth struct {
 	Total    int64            `json:"total"`
@@ -82,7 +105,8 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) {
 // failure is reported in RedisError, as the checkpoints alone still say something.
 func (s *Server) pipelineHealth(ctx context.Context) (PipelineHealth, error) {
 	h := PipelineHealth{GeneratedAt: time.Now().UTC(), Prefix: s.cfg.Streams.Prefix, Shards: s.cfg.Streams.Shards,
-		Groups: []GroupHealth{}, DeadLetters: DeadLetterHealth{ByReason: map[string]int64{}}}
+		Groups: []GroupHealth{}, DeadLetters: DeadLetterHealth{ByReason: map[string]int64{}},
+		Watermarks: []WatermarkHealth{}}
 	cps, err := s.cfg.Store.AllCheckpoints(ctx)
 	if err != nil {
 		return h, err
@@ -92,6 +116,19 @@ func (s *Server) pipelineHealth(ctx context.Context) (PipelineHealth, error) {
 	}
 	for _, n := range h.DeadLetters.ByReason {
 		h.DeadLetters.Total += n
+	}
+	wms, err := s.cfg.Store.AllWatermarks(ctx)
+	if err != nil {
+		return h, err
+	}
+	h.Watermarks = make([]WatermarkHealth, len(wms))
+	for i, wm := range wms {
+		h.Watermarks[i] = WatermarkHealth{GroupWatermark: wm, DelaySeconds: h.GeneratedAt.Sub(wm.Watermark).Seconds(),
+			EventDelaySeconds: wm.MaxEvent.Sub(wm.Watermark).Seconds()}
+	}
+	h.AlertLatency.WindowSeconds = alertLatencyWindow.Seconds()
+	if h.AlertLatency.DeliveryLatency, err = s.cfg.Store.AlertDeliveryLatency(ctx, h.GeneratedAt.Add(-alertLatencyWindow)); err != nil {
+		return h, err
 	}
 
 	// The streams: the configured shards, else whatever the checkpoints name.

@@ -87,8 +87,9 @@ func TestPipelineHealth(t *testing.T) {
 	if h.DeadLetters.Total != 3 || h.DeadLetters.ByReason["bad_json"] != 2 || h.DeadLetters.ByReason["book_refused"] != 1 {
 		t.Errorf("dead letters %+v", h.DeadLetters)
 	}
-	if !strings.Contains(body, `"watermarks":null`) || !strings.Contains(body, `"alert_latency":null`) {
-		t.Errorf("stages not built yet must be null: %s", body)
+	if len(h.Watermarks) != 0 || h.AlertLatency.Delivered != 0 || h.AlertLatency.P50 != nil ||
+		!strings.Contains(body, `"watermarks":[]`) || !strings.Contains(body, `"p99_seconds":null`) {
+		t.Errorf("no windowed stage and no alert yet: watermarks [] and null percentiles: %s", body)
 	}
 
 	_, metrics := do(t, "GET", srv.URL+"/metrics", "", "")

@@ -49,15 +49,40 @@ func (s *Server) signals(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
-	rows, err := s.cfg.Store.SignalFeed(r.Context(), q)
+	rows, err := s.signalViews(r.Context(), q)
 	if err != nil {
 		s.fail(w, "signals", err)
 		return
 	}
-	if rows == nil {
-		rows = []store.FeedSignal{}
-	}
 	writeJSON(w, http.StatusOK, rows)
+}
+
+// SignalView is a signal with the risk gate's decisions on it, one per paper scope
+// that was enabled when it fired (empty when none was).
+type SignalView struct {
+	store.FeedSignal
+	Decisions []store.SignalDecision `json:"decisions"`
+}
+
+// signalViews reads the signals matching q and joins their decisions.
+func (s *Server) signalViews(ctx context.Context, q store.SignalFeedQuery) ([]SignalView, error) {
+	rows, err := s.cfg.Store.SignalFeed(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	ds, err := s.cfg.Store.SignalDecisions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SignalView, len(rows))
+	for i, r := range rows {
+		out[i] = SignalView{FeedSignal: r, Decisions: nonNil(ds[r.ID])}
+	}
+	return out, nil
 }
 
 // signalStream is GET /api/signals/stream: server-sent events, one "signal" event per
@@ -143,7 +168,7 @@ func (s *Server) signalStream(w http.ResponseWriter, r *http.Request) {
 // sendSignals writes every signal after q.AfterID as an event and advances it.
 func (s *Server) sendSignals(ctx context.Context, w http.ResponseWriter, q *store.SignalFeedQuery) error {
 	for {
-		rows, err := s.cfg.Store.SignalFeed(ctx, *q)
+		rows, err := s.signalViews(ctx, *q)
 		if err != nil {
 			return err
 		}

@@ -98,7 +98,9 @@ func applySetting(s *AlertSettings, name string, vals []string, now time.Time) e
 	switch name {
 	case "min", "min_usd", "minimum":
 		v, err := strconv.ParseFloat(strings.NewReplacer("$", "", ",", "", "_", "").Replace(one), 64)
-		if err != nil || v < 0 || v > 1e12 || len(vals) > 1 {
+		// Written as a range check that NaN ("nan" parses) fails too: a NaN minimum
+		// would silently match no alert at all.
+		if err != nil || !(v >= 0 && v <= 1e12) || len(vals) > 1 {
 			return Usagef("The minimum is a dollar amount such as 50000 (0 for any size).")
 		}
 		s.MinUSD = v

@@ -45,6 +45,18 @@ function ago(ts) {
   return new Date(t).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+// duration formats seconds as 850ms, 12.3s, 4.2m, 3.1h or 2.0d.
+function duration(sec) {
+  const s = num(sec);
+  if (s === null) return '—';
+  const a = Math.abs(s);
+  if (a < 1) return Math.round(s * 1000) + 'ms';
+  if (a < 60) return s.toFixed(1) + 's';
+  if (a < 3600) return (s / 60).toFixed(1) + 'm';
+  if (a < 86400) return (s / 3600).toFixed(1) + 'h';
+  return (s / 86400).toFixed(1) + 'd';
+}
+
 function walletLink(addr, text) {
   return el('a', {href: '/wallet/' + encodeURIComponent(addr), class: 'addr', title: addr}, text ?? addr);
 }
@@ -102,7 +114,21 @@ function signalItem(s, fresh) {
     el('span', {class: 'rule'}, s.rule),
     s.wallet ? walletLink(s.wallet, short(s.wallet)) : el('span', {class: 'null'}, 'market'),
     el('span', {class: 'when', title: s.ts}, ago(s.ts)),
-    what);
+    what,
+    decisionsLine(s.decisions));
+}
+
+// decisionsLine says what the risk gate decided for each paper scope; null when the
+// signal reached no paper account.
+function decisionsLine(ds) {
+  if (!ds || ds.length === 0) return null;
+  const line = el('span', {class: 'risk'}, 'risk gate: ');
+  ds.forEach((d, i) => {
+    if (i > 0) line.append(' · ');
+    line.append(el('span', {class: d.approved ? 'pos' : 'neg', 'data-scope': d.scope},
+      d.scope + (d.approved ? ' approved $' + plain(d.size_usd, 0) : ' rejected (' + d.reject + ')')));
+  });
+  return line;
 }
 
 const shownSignals = new Set();
@@ -164,12 +190,128 @@ async function loadPipeline() {
   const reasons = Object.entries(p.dead_letters.by_reason).sort((a, b) => b[1] - a[1]);
   out.push(el('h3', {}, 'dead letters — ' + p.dead_letters.total));
   out.push(reasons.length ? kv(reasons.map(([r, n]) => [r, String(n)])) : el('p', {class: 'empty'}, 'none'));
-  out.push(el('h3', {}, 'later stages'));
-  out.push(kv([
-    ['watermark delay', p.watermarks === null ? el('span', {class: 'null'}, 'not measured yet') : JSON.stringify(p.watermarks)],
-    ['alert latency', p.alert_latency === null ? el('span', {class: 'null'}, 'not measured yet') : JSON.stringify(p.alert_latency)],
-  ]));
+  out.push(el('h3', {}, 'watermarks — event-time progress of the windowed stages'));
+  if (p.watermarks.length === 0) {
+    out.push(el('p', {class: 'empty'}, 'No windowed stage has committed yet.'));
+  } else {
+    const head = el('tr', {}, ...['group', 'source', 'delay', 'event delay', 'late', 'shards'].map((h) => el('th', {class: h === 'group' || h === 'source' ? 'l' : null}, h)));
+    const rows = p.watermarks.map((w) => el('tr', {'data-group': w.group, 'data-source': w.source},
+      el('td', {class: 'l'}, w.group), el('td', {class: 'l'}, w.source),
+      el('td', {class: w.delay_seconds > 300 ? 'neg' : null, title: 'watermark ' + w.watermark}, duration(w.delay_seconds)),
+      el('td', {title: 'newest event ' + w.max_event}, duration(w.event_delay_seconds)),
+      el('td', {class: w.late > 0 ? 'neg' : null}, w.late), el('td', {}, w.shards)));
+    out.push(el('table', {class: 'pipeline', id: 'watermarks'}, el('thead', {}, head), el('tbody', {}, ...rows)));
+  }
+  const al = p.alert_latency;
+  out.push(el('h3', {}, 'alert delivery — last ' + duration(al.window_seconds)));
+  out.push(al.delivered === 0 ? el('p', {class: 'empty', id: 'alert-latency'}, 'No alert delivered in that time.') :
+    el('div', {id: 'alert-latency'}, kv([['delivered', String(al.delivered)], ['p50', duration(al.p50_seconds)],
+      ['p99', duration(al.p99_seconds)], ['max', duration(al.max_seconds)]])));
   $('pipeline').replaceChildren(...out);
+}
+
+// ---- anomalies and flows ---------------------------------------------------------
+
+// fillTable sets a table's header and rows, showing the empty note when there are none.
+function fillTable(table, empty, heads, rows) {
+  empty.hidden = rows.length > 0;
+  table.tHead.replaceChildren(rows.length ? el('tr', {}, ...heads.map(([h, left]) => el('th', {class: left ? 'l' : null}, h))) : '');
+  table.tBodies[0].replaceChildren(...rows);
+}
+
+async function loadAnomalies() {
+  const rows = await getJSON('/api/anomalies?limit=20');
+  fillTable($('anomalies'), $('anomalies-empty'),
+    [['when', true], ['kind', true], ['venue', true], ['symbol', true], ['value'], ['baseline'], ['score']],
+    rows.map((a) => el('tr', {'data-id': a.id, 'data-kind': a.kind},
+      el('td', {class: 'l', title: a.ts}, ago(a.ts)), el('td', {class: 'l'}, a.kind.replace(/_/g, ' ')),
+      el('td', {class: 'l'}, a.venue), el('td', {class: 'l'}, a.symbol),
+      el('td', {}, plain(a.value, 2)), el('td', {}, plain(a.baseline, 2)), el('td', {}, plain(a.score, 1)))));
+}
+
+async function loadFlows() {
+  const rows = await getJSON('/api/flows?limit=20');
+  fillTable($('flows'), $('flows-empty'),
+    [['window', true], ['token', true], ['exchange', true], ['in'], ['out'], ['net'], ['large in/out']],
+    rows.map((f) => el('tr', {'data-token': f.token, 'data-exchange': f.exchange, 'data-window': f.window},
+      el('td', {class: 'l', title: f.start + ' – ' + f.end}, f.window + ' ' + new Date(f.start).toISOString().slice(5, 16).replace('T', ' ') + (f.final ? '' : ' (open)')),
+      el('td', {class: 'l addr', title: f.token}, f.symbol || short(f.token)), el('td', {class: 'l'}, f.exchange),
+      el('td', {}, plain(f.inflow_usd, 0)), el('td', {}, plain(f.outflow_usd, 0)),
+      el('td', {}, usd(f.inflow_usd - f.outflow_usd, 0)), el('td', {}, f.large_deposits + '/' + f.large_withdrawals))));
+}
+
+// ---- paper trading ---------------------------------------------------------------
+
+// equityChart draws an equity curve as an inline SVG polyline, with the starting
+// equity as a dashed line and the first, lowest, highest and last values labelled.
+function equityChart(points, start, width) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attrs, text) => {
+    const e = document.createElementNS(NS, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const height = 140, left = 58, right = 60, top = 10, bottom = 20;
+  const ts = points.map((p) => Date.parse(p.ts));
+  const eq = points.map((p) => p.equity);
+  const lo = Math.min(start, ...eq), hi = Math.max(start, ...eq);
+  const t0 = ts[0], t1 = ts[ts.length - 1];
+  const X = (t) => left + (t1 > t0 ? (t - t0) / (t1 - t0) : 1) * (width - left - right);
+  const Y = (v) => top + (hi > lo ? (hi - v) / (hi - lo) : 0.5) * (height - top - bottom);
+  const root = svg('svg', {viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'equity curve'});
+  root.append(svg('line', {x1: left, x2: width - right, y1: Y(start), y2: Y(start), class: 'base'}));
+  const pts = points.map((p, i) => X(ts[i]).toFixed(1) + ',' + Y(p.equity).toFixed(1));
+  if (pts.length === 1) pts.unshift(left + ',' + Y(eq[0]).toFixed(1));
+  root.append(svg('polyline', {points: pts.join(' '), class: 'line'}));
+  const last = eq[eq.length - 1];
+  root.append(svg('text', {x: width - right + 6, y: Y(last) + 4, style: last < start ? 'fill:#ff6b6b' : 'fill:#5fd38d'}, plain(last, 0)));
+  root.append(svg('text', {x: left - 6, y: top + 4, 'text-anchor': 'end'}, plain(hi, 0)));
+  root.append(svg('text', {x: left - 6, y: height - bottom + 4, 'text-anchor': 'end'}, plain(lo, 0)));
+  root.append(svg('text', {x: left, y: height - 4}, new Date(t0).toISOString().slice(0, 16).replace('T', ' ')));
+  root.append(svg('text', {x: width - right, y: height - 4, 'text-anchor': 'end'}, new Date(t1).toISOString().slice(0, 16).replace('T', ' ')));
+  return root;
+}
+
+function paperScope(sc) {
+  const box = el('div', {class: 'scope', 'data-scope': sc.scope});
+  box.append(el('h3', {}, sc.scope + ' — ' + (sc.enabled ? 'on' : 'off')));
+  const st = sc.status;
+  const stat = (label, node) => el('div', {}, el('span', {}, label), el('b', {}, node));
+  box.append(st === null ? el('p', {class: 'empty'}, 'No account: turned off before it traded.') :
+    el('div', {class: 'stats'},
+      stat('equity', plain(st.equity, 2)), stat('PnL', usd(st.pnl)), stat('realized', usd(st.realized)),
+      stat('unrealized', usd(st.unrealized)), stat('open', String(st.open)), stat('pending', String(st.pending)),
+      stat('closed', st.closed + ' (' + Math.round(st.win_rate * 100) + '% won)'),
+      stat('max drawdown', (st.max_drawdown * 100).toFixed(1) + '%'), stat('exposure', (st.exposure * 100).toFixed(0) + '%')));
+  const chart = el('div', {class: 'equity'});
+  if (sc.equity.length > 0) {
+    chart.append(equityChart(sc.equity, st ? st.start_equity : sc.equity[0].equity, 640));
+  } else {
+    chart.append(el('p', {class: 'empty'}, 'No equity history yet.'));
+  }
+  box.append(chart);
+  if (sc.positions.length > 0) {
+    box.append(el('table', {class: 'positions'},
+      el('thead', {}, el('tr', {}, ...['coin', 'side', 'status', 'size', 'entry', 'mark', 'PnL'].map((h) => el('th', {class: h === 'coin' ? 'l' : null}, h)))),
+      el('tbody', {}, ...sc.positions.map((p) => el('tr', {'data-id': p.id},
+        el('td', {class: 'l'}, p.coin), el('td', {}, p.dir > 0 ? 'long' : 'short'), el('td', {}, p.status),
+        el('td', {}, plain(p.size_usd, 0)), el('td', {}, plain(p.entry_px)), el('td', {}, plain(p.mark_px)), el('td', {}, usd(p.pnl)))))));
+  }
+  if (sc.fills.length > 0) {
+    box.append(el('table', {class: 'fills'},
+      el('thead', {}, el('tr', {}, ...['fill', 'coin', 'side', 'qty', 'price', 'fee', 'why'].map((h) => el('th', {class: h === 'fill' ? 'l' : null}, h)))),
+      el('tbody', {}, ...sc.fills.slice(0, 8).map((f) => el('tr', {'data-id': f.id},
+        el('td', {class: 'l', title: f.ts}, ago(f.ts)), el('td', {}, f.coin), el('td', {}, f.side), el('td', {}, plain(f.qty)),
+        el('td', {}, plain(f.px)), el('td', {}, plain(f.fee, 2)), el('td', {}, f.reason.replace(/_/g, ' ')))))));
+  }
+  return box;
+}
+
+async function loadPaper() {
+  const p = await getJSON('/api/paper?limit=8');
+  $('paper-empty').hidden = p.scopes.length > 0;
+  $('paper').replaceChildren(...p.scopes.map(paperScope));
 }
 
 // ---- wallet page -----------------------------------------------------------------
@@ -271,5 +413,8 @@ if (m) {
   $('home').hidden = false;
   every(3000, loadLeaderboard);
   every(5000, loadPipeline);
+  every(5000, loadPaper);
+  every(5000, loadAnomalies);
+  every(10000, loadFlows);
   startSignals();
 }

@@ -141,7 +141,12 @@ func (b *Bot) WebhookHandler(secret string) http.Handler {
 			return
 		}
 		var u tgbotapi.Update
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&u); err != nil {
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		if err := dec.Decode(&u); err != nil {
+			http.Error(w, "bad update", http.StatusBadRequest)
+			return
+		}
+		if _, err := dec.Token(); err != io.EOF { // one update per call, nothing after it
 			http.Error(w, "bad update", http.StatusBadRequest)
 			return
 		}
