@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/coattailcapital/coattail/alert"
+	"github.com/coattailcapital/coattail/api"
 	"github.com/coattailcapital/coattail/bot"
 	"github.com/coattailcapital/coattail/bot/discord"
 	"github.com/coattailcapital/coattail/bot/telegram"
@@ -170,7 +171,8 @@ func telegramBot(bc botConfig, r *bot.Router, log *slog.Logger) (func(context.Co
 // cmdBot runs the chat front ends alone (today: Telegram), sharing the shards'
 // results through Postgres with the other processes.
 func cmdBot(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("bot", "(tokens from COATTAIL_TELEGRAM_TOKEN; admins from COATTAIL_ADMINS)")
+	fs, c := a.flags("bot", "[--metrics-addr HOST:PORT] (tokens from COATTAIL_TELEGRAM_TOKEN and COATTAIL_DISCORD_TOKEN; admins from COATTAIL_ADMINS)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics (alert delivery latency, send errors), /healthz and /readyz on this address (off when empty)")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
@@ -211,7 +213,12 @@ func cmdBot(ctx context.Context, a *app, args []string) error {
 		g.Go(func() error { return dc.Run(gctx) })
 		extra = append(extra, dc)
 	}
-	disp, err := alertDispatcher(bc, d.st, log, nil, nil, extra...)
+	reg := newRegistry()
+	if *metricsAddr != "" {
+		srv := api.New(api.Config{Addr: *metricsAddr, Store: d.st, Redis: d.rdb, Gatherer: reg, Logger: log})
+		g.Go(func() error { return srv.Run(gctx) })
+	}
+	disp, err := alertDispatcher(bc, d.st, log, reg, nil, extra...)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -78,7 +80,13 @@ func TestBotFollowsThroughTelegram(t *testing.T) {
 		"COATTAIL_TELEGRAM_API", srv.URL+"/bot%s/%s")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd, _, stderr := c.command(ctx, "bot")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	cmd, _, stderr := c.command(ctx, "bot", "--metrics-addr", metricsAddr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +95,21 @@ func TestBotFollowsThroughTelegram(t *testing.T) {
 		err := s.st.Pool().QueryRow(ctx, `SELECT count(*) FROM follows WHERE wallet = $1 AND label = 'whale one'`, wallet).Scan(&n)
 		return err == nil && n == 1 && len(fake.texts()) > 0
 	})
+	// The bot process serves its own metrics: alert delivery and send errors.
+	var metrics string
+	testenv.WaitFor(ctx, func() bool {
+		resp, err := http.Get("http://" + metricsAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		metrics = string(b)
+		return strings.Contains(metrics, "coattail_alert_failures_total")
+	})
+	if !strings.Contains(metrics, "coattail_alert_failures_total") || !strings.Contains(metrics, "coattail_alert_delivery_seconds") {
+		t.Errorf("coattail bot --metrics-addr serves no alert series:\n%.2000s", metrics)
+	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 	if !ok {
