@@ -22,7 +22,7 @@ func TestWorkersKilled(t *testing.T) {
 			e := newEnv(url, testenv.RedisURL(), prefix)
 			e.migrate(t)
 			followSome(t, url, in.Path)
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 			defer cancel()
 			rp := e.start(t, ctx, "replay", "--no-workers", "--quiet", in.Path)
 			ws := make([]*proc, workers)
@@ -30,23 +30,26 @@ func TestWorkersKilled(t *testing.T) {
 				ws[i] = e.start(t, ctx, "worker")
 			}
 			rng := rand.New(rand.NewPCG(uint64(workers), 7))
-			kills, maxKills := 0, 8 // each kill holds the shards until the dead worker's lease expires
+			// Each kill holds the dead worker's shards until its lease expires (5 s), so
+			// the long run kills less often, to let the replay progress between kills.
+			kills, maxKills := 0, 8
+			gap, jitter := 400, 800 // ms
 			if long() {
-				maxKills = 1000
+				maxKills, gap, jitter = 25, 4000, 4000
 			}
 		loop:
 			for kills < maxKills {
 				select {
 				case <-rp.done:
 					break loop
-				case <-time.After(time.Duration(400+rng.IntN(800)) * time.Millisecond):
+				case <-time.After(time.Duration(gap+rng.IntN(jitter)) * time.Millisecond):
 				}
 				i := rng.IntN(len(ws))
 				ws[i].kill()
 				kills++
 				ws[i] = e.start(t, ctx, "worker")
 			}
-			rp.wait(t, 10*time.Minute, "replay with workers killed")
+			rp.wait(t, 30*time.Minute, "replay with workers killed")
 			for _, w := range ws {
 				w.stop()
 			}
