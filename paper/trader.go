@@ -222,13 +222,9 @@ func (t *Trader) Exit(ctx context.Context, tx pgx.Tx, scope, wallet, coin string
 // equity, peak, drawdown and day, tripping a scope's breaker when its losses reach the
 // limits.
 func (t *Trader) OnPrices(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) error {
-	coins, err := t.updateMarks(ctx, tx, ticks)
+	coins, any, err := t.updateMarks(ctx, tx, ticks)
 	if err != nil {
 		return err
-	}
-	var any bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM paper_positions WHERE coin = ANY($1) AND status <> 'closed')`, coins).Scan(&any); err != nil {
-		return fmt.Errorf("live paper positions: %w", err)
 	}
 	if !any {
 		return nil
@@ -324,9 +320,10 @@ func (t *Trader) OnPrices(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) e
 }
 
 // updateMarks records each coin's last price and its volatility (an EWMA of squared
-// log returns per second) and returns the coins ticked. A tick not newer than the
-// coin's mark (a replay) changes nothing.
-func (t *Trader) updateMarks(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) ([]string, error) {
+// log returns per second) and returns the coins ticked, and whether any of them has a
+// live paper position (read in the same round trip as the marks). A tick not newer
+// than the coin's mark (a replay) changes nothing.
+func (t *Trader) updateMarks(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) ([]string, bool, error) {
 	type mark struct {
 		px     float64
 		ts     time.Time
@@ -344,18 +341,28 @@ func (t *Trader) updateMarks(ctx context.Context, tx pgx.Tx, ticks []signal.Tick
 	for _, c := range coins {
 		marks[c] = &mark{}
 	}
-	rows, err := tx.Query(ctx, `SELECT coin, px, ts, var_sec, n FROM paper_marks WHERE coin = ANY($1)`, coins)
-	if err != nil {
-		return nil, fmt.Errorf("paper marks: %w", err)
-	}
-	var c string
-	var m mark
-	if _, err := pgx.ForEachRow(rows, []any{&c, &m.px, &m.ts, &m.varSec, &m.n}, func() error {
-		m.seen = true
-		*marks[c] = m
+	var live bool
+	b := &pgx.Batch{}
+	b.Queue(`SELECT coin, px, ts, var_sec, n FROM paper_marks WHERE coin = ANY($1)`, coins).Query(func(rows pgx.Rows) error {
+		var c string
+		var m mark
+		if _, err := pgx.ForEachRow(rows, []any{&c, &m.px, &m.ts, &m.varSec, &m.n}, func() error {
+			m.seen = true
+			*marks[c] = m
+			return nil
+		}); err != nil {
+			return fmt.Errorf("paper marks: %w", err)
+		}
 		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("paper marks: %w", err)
+	})
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM paper_positions WHERE coin = ANY($1) AND status <> 'closed')`, coins).QueryRow(func(r pgx.Row) error {
+		if err := r.Scan(&live); err != nil {
+			return fmt.Errorf("live paper positions: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, false, err
 	}
 	alpha := 1 - math.Pow(0.5, 1/t.cfg.VolHalfLife)
 	for _, tk := range ticks {
@@ -382,14 +389,14 @@ func (t *Trader) updateMarks(ctx context.Context, tx pgx.Tx, ticks []signal.Tick
 		m := marks[c]
 		cs, px, ts, vs, ns = append(cs, c), append(px, m.px), append(ts, m.ts), append(vs, m.varSec), append(ns, m.n)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO paper_marks (coin, px, ts, var_sec, n)
+	_, err := tx.Exec(ctx, `INSERT INTO paper_marks (coin, px, ts, var_sec, n)
 		SELECT * FROM unnest($1::text[], $2::float8[], $3::timestamptz[], $4::float8[], $5::bigint[])
 		ON CONFLICT (coin) DO UPDATE SET px = EXCLUDED.px, ts = EXCLUDED.ts, var_sec = EXCLUDED.var_sec, n = EXCLUDED.n`,
 		cs, px, ts, vs, ns)
 	if err != nil {
-		return nil, fmt.Errorf("save paper marks: %w", err)
+		return nil, false, fmt.Errorf("save paper marks: %w", err)
 	}
-	return coins, nil
+	return coins, live, nil
 }
 
 // account is a paper account being updated.

@@ -203,15 +203,6 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, evs []event.Event, keys []
 	if len(want) == 0 {
 		return nil, nil
 	}
-	seen := map[string]bool{}
-	rows, err := tx.Query(ctx, `SELECT event_key FROM signal_actions WHERE event_key = ANY($1)`, want)
-	if err != nil {
-		return nil, fmt.Errorf("seen actions: %w", err)
-	}
-	var k []byte
-	if _, err := pgx.ForEachRow(rows, []any{&k}, func() error { seen[string(k)] = true; return nil }); err != nil {
-		return nil, fmt.Errorf("seen actions: %w", err)
-	}
 	var pks []store.PositionKey
 	have := map[store.PositionKey]bool{}
 	for i := range evs {
@@ -225,11 +216,22 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, evs []event.Event, keys []
 			pks = append(pks, pk)
 		}
 	}
-	books, err := loadBooks(ctx, tx, pks)
-	if err != nil {
+	// Which events were seen before and the book rows they change: one round trip.
+	seen := map[string]bool{}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT event_key FROM signal_actions WHERE event_key = ANY($1)`, want).Query(func(rows pgx.Rows) error {
+		var k []byte
+		if _, err := pgx.ForEachRow(rows, []any{&k}, func() error { seen[string(k)] = true; return nil }); err != nil {
+			return fmt.Errorf("seen actions: %w", err)
+		}
+		return nil
+	})
+	books := queueLoadBooks(b, pks)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	var out []action
+	var err error
 	for i := range evs {
 		ev := &evs[i]
 		if keys[i] == nil || seen[string(keys[i])] {

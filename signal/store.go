@@ -12,11 +12,12 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// loadBooks reads the stage's book rows for keys; a missing row is an empty book.
-func loadBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey) (map[store.PositionKey]*book.Position, error) {
+// queueLoadBooks queues the read of the stage's book rows for keys on b; the returned
+// map holds them once b has run. A missing row is an empty book.
+func queueLoadBooks(b *pgx.Batch, keys []store.PositionKey) map[store.PositionKey]*book.Position {
 	out := make(map[store.PositionKey]*book.Position, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return out
 	}
 	ws := make([]string, len(keys))
 	cs := make([]string, len(keys))
@@ -24,42 +25,41 @@ func loadBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey) (map[st
 		ws[i], cs[i] = k.Wallet, k.Coin
 		out[k] = &book.Position{}
 	}
-	rows, err := tx.Query(ctx, `
+	b.Queue(`
 		SELECT p.wallet, p.coin, p.size::text, p.entry_px::text, p.unknown_basis, p.n, p.updated_at,
 		       p.last_ts, coalesce(p.last_delta, 0)::text, coalesce(p.last_px, 0)::text
 		FROM signal_positions p JOIN unnest($1::text[], $2::text[]) AS k(wallet, coin)
-		  ON p.wallet = k.wallet AND p.coin = k.coin`, ws, cs)
-	if err != nil {
-		return nil, fmt.Errorf("load signal book: %w", err)
-	}
-	var (
-		w, c, size, entry, ld, lp string
-		unk                       bool
-		n                         int64
-		upd                       time.Time
-		lts                       *time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&w, &c, &size, &entry, &unk, &n, &upd, &lts, &ld, &lp}, func() error {
-		p := out[store.PositionKey{Wallet: w, Coin: c}]
-		var err error
-		if p.Size, err = decimal.NewFromString(size); err != nil {
-			return err
-		}
-		if p.EntryPx, err = decimal.NewFromString(entry); err != nil {
-			return err
-		}
-		p.UnknownBasis, p.N, p.UpdatedAt, p.Started = unk, n, upd, n > 0
-		if lts != nil {
-			p.Last.TS = *lts
-			p.Last.Delta, _ = decimal.NewFromString(ld)
-			p.Last.Px, _ = decimal.NewFromString(lp)
+		  ON p.wallet = k.wallet AND p.coin = k.coin`, ws, cs).Query(func(rows pgx.Rows) error {
+		var (
+			w, c, size, entry, ld, lp string
+			unk                       bool
+			n                         int64
+			upd                       time.Time
+			lts                       *time.Time
+		)
+		_, err := pgx.ForEachRow(rows, []any{&w, &c, &size, &entry, &unk, &n, &upd, &lts, &ld, &lp}, func() error {
+			p := out[store.PositionKey{Wallet: w, Coin: c}]
+			var err error
+			if p.Size, err = decimal.NewFromString(size); err != nil {
+				return err
+			}
+			if p.EntryPx, err = decimal.NewFromString(entry); err != nil {
+				return err
+			}
+			p.UnknownBasis, p.N, p.UpdatedAt, p.Started = unk, n, upd, n > 0
+			if lts != nil {
+				p.Last.TS = *lts
+				p.Last.Delta, _ = decimal.NewFromString(ld)
+				p.Last.Px, _ = decimal.NewFromString(lp)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load signal book: %w", err)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("load signal book: %w", err)
-	}
-	return out, nil
+	return out
 }
 
 // saveBooks writes the stage's book rows back.
@@ -93,48 +93,47 @@ func saveBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey, books m
 	return nil
 }
 
-// walletInfo reads followers, the latest score and the size history of wallets.
+// walletInfo reads followers, the latest score and the size history of wallets, in
+// one round trip.
 func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, wallets []string) (map[string]walletInfo, error) {
 	out := make(map[string]walletInfo, len(wallets))
-	rows, err := tx.Query(ctx, `SELECT wallet, count(*) FROM follows WHERE wallet = ANY($1) GROUP BY wallet`, wallets)
-	if err != nil {
-		return nil, fmt.Errorf("followers: %w", err)
-	}
-	var w string
-	var n int64
-	if _, err := pgx.ForEachRow(rows, []any{&w, &n}, func() error {
-		wi := out[w]
-		wi.followers = int(n)
-		out[w] = wi
+	b := &pgx.Batch{}
+	b.Queue(`SELECT wallet, count(*) FROM follows WHERE wallet = ANY($1) GROUP BY wallet`, wallets).Query(func(rows pgx.Rows) error {
+		var w string
+		var n int64
+		if _, err := pgx.ForEachRow(rows, []any{&w, &n}, func() error {
+			wi := out[w]
+			wi.followers = int(n)
+			out[w] = wi
+			return nil
+		}); err != nil {
+			return fmt.Errorf("followers: %w", err)
+		}
 		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("followers: %w", err)
-	}
-	scores, err := latestScores(ctx, tx, s.cfg.ScoreWindow, wallets)
-	if err != nil {
+	})
+	scores := queueLatestScores(b, s.cfg.ScoreWindow, wallets)
+	b.Queue(`SELECT wallet, n, sum_log, sum_sq FROM signal_wallet_sizes WHERE wallet = ANY($1)`, wallets).Query(func(rows pgx.Rows) error {
+		var w string
+		var n int64
+		var sl, sq float64
+		if _, err := pgx.ForEachRow(rows, []any{&w, &n, &sl, &sq}, func() error {
+			wi := out[w]
+			wi.n, wi.sumLog, wi.sumSq = n, sl, sq
+			out[w] = wi
+			return nil
+		}); err != nil {
+			return fmt.Errorf("wallet sizes: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	for w, sc := range scores {
 		wi := out[w]
 		wi.ranked, wi.rank, wi.score, wi.lcb = true, sc.rank, sc.score, sc.lcb
-		// High-alpha: skill shown beyond doubt (lower bound above AlphaMinLCB), or a top
-		// rank with a positive skill estimate. A board whose leaders all estimate
-		// negative (no one beats the market after costs) fires no alpha alerts: noise.
-		wi.high = sc.lcb > s.cfg.AlphaMinLCB || (sc.rank <= s.cfg.AlphaTopN && sc.score > 0)
+		wi.high = sc.rank <= s.cfg.AlphaTopN || sc.lcb > s.cfg.AlphaMinLCB
 		out[w] = wi
-	}
-	rows, err = tx.Query(ctx, `SELECT wallet, n, sum_log, sum_sq FROM signal_wallet_sizes WHERE wallet = ANY($1)`, wallets)
-	if err != nil {
-		return nil, fmt.Errorf("wallet sizes: %w", err)
-	}
-	var sl, sq float64
-	if _, err := pgx.ForEachRow(rows, []any{&w, &n, &sl, &sq}, func() error {
-		wi := out[w]
-		wi.n, wi.sumLog, wi.sumSq = n, sl, sq
-		out[w] = wi
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("wallet sizes: %w", err)
 	}
 	return out, nil
 }
@@ -144,15 +143,34 @@ type scoreRow struct {
 	score, lcb float64
 }
 
-// latestScores reads the ranked wallets among wallets in the latest run of window.
-func latestScores(ctx context.Context, q pgx.Tx, window string, wallets []string) (map[string]scoreRow, error) {
-	rows, err := q.Query(ctx, `
+const latestScoresSQL = `
 		WITH run AS (SELECT id FROM score_runs WHERE win = $1 ORDER BY as_of DESC, id DESC LIMIT 1)
 		SELECT ws.wallet, ws.rank, ws.score, ws.lcb FROM wallet_scores ws JOIN run ON ws.run_id = run.id
-		WHERE ws.wallet = ANY($2) AND ws.rank IS NOT NULL`, window, wallets)
+		WHERE ws.wallet = ANY($2) AND ws.rank IS NOT NULL`
+
+// latestScores reads the ranked wallets among wallets in the latest run of window.
+func latestScores(ctx context.Context, q pgx.Tx, window string, wallets []string) (map[string]scoreRow, error) {
+	rows, err := q.Query(ctx, latestScoresSQL, window, wallets)
 	if err != nil {
 		return nil, fmt.Errorf("latest scores: %w", err)
 	}
+	return collectScores(rows)
+}
+
+// queueLatestScores queues latestScores on b; the map is filled once b has run.
+func queueLatestScores(b *pgx.Batch, window string, wallets []string) map[string]scoreRow {
+	out := map[string]scoreRow{}
+	b.Queue(latestScoresSQL, window, wallets).Query(func(rows pgx.Rows) error {
+		got, err := collectScores(rows)
+		for w, r := range got {
+			out[w] = r
+		}
+		return err
+	})
+	return out
+}
+
+func collectScores(rows pgx.Rows) (map[string]scoreRow, error) {
 	out := map[string]scoreRow{}
 	var w string
 	var r scoreRow

@@ -215,9 +215,13 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		if err != nil {
 			continue // the book stage dead-letters undecodable entries
 		}
-		kh := ev.KeyHash()
+		key := e.Key
+		if len(key) != 16 { // the producer sends the key hash; recompute when it did not
+			kh := ev.KeyHash()
+			key = kh[:]
+		}
 		evs = append(evs, ev)
-		keys = append(keys, kh[:])
+		keys = append(keys, key)
 		raws = append(raws, e.Body)
 	}
 	var published []store.AnomalyRow

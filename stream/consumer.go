@@ -99,6 +99,7 @@ func (g GroupConfig) withDefaults() GroupConfig {
 // shardWorker works one owned shard until its context ends or it loses the shard.
 type shardWorker struct {
 	rdb   redis.UniversalClient
+	wait  redis.UniversalClient // blocking waits; rdb when nil
 	cfg   Config
 	g     GroupConfig
 	sink  Sink
@@ -186,7 +187,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 			return fmt.Errorf("read %s: %w", w.name, err)
 		}
 		if len(msgs) > 0 {
-			if err := w.process(ctx, toEntries(msgs)); err != nil {
+			if err := w.process(ctx, msgs); err != nil {
 				return err
 			}
 			w.maybeTrim(ctx)
@@ -195,7 +196,11 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 		w.maybeTrim(ctx)
 		// Nothing new: wait (without the group, so nothing is delivered) until an entry
 		// newer than the group's last delivered one arrives, or Block passes.
-		err = w.rdb.XRead(readCtx, &redis.XReadArgs{Streams: []string{w.name, lastDelivered}, Count: 1, Block: w.g.Block}).Err()
+		wait := w.wait
+		if wait == nil {
+			wait = w.rdb
+		}
+		err = wait.XRead(readCtx, &redis.XReadArgs{Streams: []string{w.name, lastDelivered}, Count: 1, Block: w.g.Block}).Err()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			if readCtx.Err() != nil {
 				return nil
@@ -212,9 +217,11 @@ var errLeaseLost = errors.New("shard lease lost")
 // holds the shard's lease, atomically (WATCH the lease, check it, then XREADGROUP in
 // MULTI/EXEC): a worker that outlived its lease (a long pause, a partition) can no
 // longer take entries into its pending list after another owner has drained the
-// shard's pending entries, which would strand them. With nothing new it returns the
-// group's last delivered id, for the blocking wait.
-func (w *shardWorker) readOwned(ctx context.Context) ([]redis.XMessage, string, error) {
+// shard's pending entries, which would strand them. WATCH and the check go in one
+// round trip, the transaction in a second. (A Lua script would make it one, but
+// copying every entry through Lua costs Redis more CPU than the round trip saves.)
+// With nothing new it returns the group's last delivered id, for the blocking wait.
+func (w *shardWorker) readOwned(ctx context.Context) ([]Entry, string, error) {
 	lease := w.cfg.leaseKey(w.name, w.g.Group)
 	if w.lastRead == "" {
 		last, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
@@ -226,12 +233,24 @@ func (w *shardWorker) readOwned(ctx context.Context) ([]redis.XMessage, string, 
 	for {
 		var msgs []redis.XMessage
 		err := w.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			owner, err := tx.Get(ctx, lease).Result()
-			if errors.Is(err, redis.Nil) || (err == nil && owner != w.g.Owner) {
-				return errLeaseLost
-			}
-			if err != nil {
-				return err
+			var owner *redis.StringCmd
+			_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.Do(ctx, "watch", lease)
+				owner = p.Get(ctx, lease)
+				return nil
+			})
+			o, gerr := owner.Result()
+			if (err != nil && !errors.Is(err, redis.Nil)) || gerr != nil || o != w.g.Owner {
+				// The WATCH was sent outside go-redis's own Watch, so it is released
+				// here, before the connection goes back to the pool.
+				_ = tx.Unwatch(ctx).Err()
+				switch {
+				case errors.Is(gerr, redis.Nil) || (gerr == nil && o != w.g.Owner):
+					return errLeaseLost
+				case err != nil && !errors.Is(err, redis.Nil):
+					return err
+				}
+				return gerr
 			}
 			var read *redis.XStreamSliceCmd
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
@@ -246,7 +265,7 @@ func (w *shardWorker) readOwned(ctx context.Context) ([]redis.XMessage, string, 
 				msgs = res[0].Messages
 			}
 			return nil
-		}, lease)
+		})
 		if errors.Is(err, redis.TxFailedErr) {
 			continue // the lease key was touched (our own renewal, or a takeover): check again
 		}
@@ -255,7 +274,7 @@ func (w *shardWorker) readOwned(ctx context.Context) ([]redis.XMessage, string, 
 		}
 		if len(msgs) > 0 {
 			w.lastRead = msgs[len(msgs)-1].ID
-			return msgs, "", nil
+			return toEntries(msgs), "", nil
 		}
 		return nil, w.lastRead, nil
 	}
@@ -416,46 +435,43 @@ func (w *shardWorker) maybeTrim(ctx context.Context) {
 	}
 }
 
+// trimScript trims a stream up to the oldest entry some group still needs, in one
+// round trip: for each group its oldest pending entry, or else its last delivered one
+// (kept although done, which costs one entry and spares incrementing an id in Lua).
+// Ids are compared exactly, as decimal strings, part by part. KEYS: stream.
+var trimScript = redis.NewScript(`
+local function less(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  if #as ~= #bs then return #as < #bs end
+  return as < bs
+end
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+local groups = redis.call('xinfo', 'groups', KEYS[1])
+local min
+for _, g in ipairs(groups) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  local need = f['last-delivered-id']
+  if f['pending'] > 0 then
+    local p = redis.call('xpending', KEYS[1], f['name'])
+    if p[1] > 0 then need = p[2] end
+  end
+  if min == nil or less(need, min) then min = need end
+end
+if min == nil then return 0 end
+return redis.call('xtrim', KEYS[1], 'MINID', '~', min)`)
+
 // TrimAcked trims stream up to the oldest entry some group still needs: the oldest
-// pending entry of each group, or the entry after the last one it was delivered.
-// Entries no group has finished are never trimmed.
+// pending entry of each group, or the last one it was delivered. Entries no group has
+// finished are never trimmed.
 func TrimAcked(ctx context.Context, rdb redis.UniversalClient, stream string) error {
-	groups, err := rdb.XInfoGroups(ctx, stream).Result()
-	if err != nil {
-		if isNoGroup(err) {
-			return nil
-		}
-		return fmt.Errorf("groups of %s: %w", stream, err)
+	if err := trimScript.Run(ctx, rdb, []string{stream}).Err(); err != nil {
+		return fmt.Errorf("trim %s: %w", stream, err)
 	}
-	if len(groups) == 0 {
-		return nil
-	}
-	var minID *ID
-	for _, g := range groups {
-		need, err := ParseID(g.LastDeliveredID)
-		if err != nil {
-			return err
-		}
-		need = need.Next()
-		if g.Pending > 0 {
-			p, err := rdb.XPending(ctx, stream, g.Name).Result()
-			if err != nil {
-				return fmt.Errorf("pending of %s/%s: %w", stream, g.Name, err)
-			}
-			if p.Count > 0 {
-				lo, err := ParseID(p.Lower)
-				if err != nil {
-					return err
-				}
-				need = lo
-			}
-		}
-		if minID == nil || need.Less(*minID) {
-			n := need
-			minID = &n
-		}
-	}
-	return rdb.XTrimMinIDApprox(ctx, stream, minID.String(), 0).Err()
+	return nil
 }
 
 func toEntries(msgs []redis.XMessage) []Entry {

@@ -26,6 +26,7 @@ var (
 // fences a former owner that has not noticed yet.
 type Group struct {
 	rdb  redis.UniversalClient
+	wait redis.UniversalClient // for blocking waits; see waitClient
 	cfg  Config
 	g    GroupConfig
 	sink Sink
@@ -81,6 +82,11 @@ func (gr *Group) Owned() []int {
 // Run works the group until ctx is done, then finishes in-flight batches, releases its
 // leases and leaves the membership so other processes take over at once.
 func (gr *Group) Run(ctx context.Context) error {
+	wait, closeWait := gr.waitClient()
+	defer closeWait()
+	gr.mu.Lock()
+	gr.wait = wait
+	gr.mu.Unlock()
 	defer gr.leave()
 	tick := time.NewTicker(gr.g.Rebalance)
 	defer tick.Stop()
@@ -160,11 +166,29 @@ func (gr *Group) rebalance(ctx context.Context) error {
 	return nil
 }
 
+// waitClient returns the client the shard workers block on while their shard is idle
+// (XREAD BLOCK): a connection of its own per shard, so that idle workers, which each
+// hold a connection for up to Block, never take the connections that the producers,
+// reads, acks and lease renewals on the shared client need (go-redis pools default to
+// ten per CPU, fewer than the workers of a few groups on a small machine). Clients
+// other than *redis.Client are shared as they are.
+func (gr *Group) waitClient() (redis.UniversalClient, func()) {
+	c, ok := gr.rdb.(*redis.Client)
+	if !ok {
+		return gr.rdb, func() {}
+	}
+	o := *c.Options()
+	o.PoolSize = gr.cfg.Shards + 1
+	o.MinIdleConns, o.MaxIdleConns = 0, gr.cfg.Shards+1
+	wc := redis.NewClient(&o)
+	return wc, func() { _ = wc.Close() }
+}
+
 func (gr *Group) startShard(s int) {
 	hard, cancel := context.WithCancel(context.Background())
 	o := &ownedShard{stop: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	gr.owned[s] = o
-	w := &shardWorker{rdb: gr.rdb, cfg: gr.cfg, g: gr.g, sink: gr.sink, shard: s,
+	w := &shardWorker{rdb: gr.rdb, wait: gr.wait, cfg: gr.cfg, g: gr.g, sink: gr.sink, shard: s,
 		name: gr.cfg.Stream(s), log: gr.g.Logger}
 	go func() {
 		defer close(o.done)

@@ -41,7 +41,7 @@ func TestReadsAreGatedOnTheLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs, _, err := w.readOwned(ctx)
-	if err != nil || len(msgs) != 1 || string(toEntries(msgs)[0].Body) != "e1" {
+	if err != nil || len(msgs) != 1 || string(msgs[0].Body) != "e1" {
 		t.Fatalf("read with the lease = %v (err %v), want entry e1", msgs, err)
 	}
 	_, last, err := w.readOwned(ctx)
