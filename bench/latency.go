@@ -57,13 +57,16 @@ type LatencyFigure struct {
 	Achieved float64 `json:"achieved"` // produced events/s
 	Events   int64   `json:"events"`
 	Signals  int     `json:"signals"`
-	P50ms    float64 `json:"signal_p50_ms"`
-	P99ms    float64 `json:"signal_p99_ms"`
-	MaxMs    float64 `json:"signal_max_ms"`
-	Alerts   int     `json:"alerts"`
-	AP50ms   float64 `json:"alert_p50_ms"`
-	AP99ms   float64 `json:"alert_p99_ms"`
-	AMaxMs   float64 `json:"alert_max_ms"`
+	// Decisions is how many risk-gate decisions were stored: every entry signal is
+	// judged by the gate of the enabled global paper account.
+	Decisions int     `json:"risk_decisions"`
+	P50ms     float64 `json:"signal_p50_ms"`
+	P99ms     float64 `json:"signal_p99_ms"`
+	MaxMs     float64 `json:"signal_max_ms"`
+	Alerts    int     `json:"alerts"`
+	AP50ms    float64 `json:"alert_p50_ms"`
+	AP99ms    float64 `json:"alert_p99_ms"`
+	AMaxMs    float64 `json:"alert_max_ms"`
 }
 
 // LatencyResult is what RunLatency measured.
@@ -213,7 +216,8 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 	stages := []pipeline.Stage{
 		{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(st)},
 		{Group: signal.Group, Sink: signal.NewSink(st, signal.Config{DedupWindow: time.Millisecond, OnSignals: alert.Hook,
-			Consumers: []signal.Consumer{paper.NewTrader(st, paper.Config{})}, Committed: committed, Logger: cfg.Logger})},
+			Consumers: []signal.Consumer{paper.NewTrader(st, paper.Config{Rules: []string{alert.RuleFollowedMove, alert.RuleAlphaMove, alert.RuleConsensus}})},
+			Committed: committed, Logger: cfg.Logger})},
 	}
 	if cfg.Stages != nil {
 		stages = append(stages, cfg.Stages(st, rdb, scfg)...)
@@ -332,6 +336,9 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 		WHERE o.state = 'delivered' AND NOT o.digest`).Scan(&f.Alerts, &f.AP50ms, &f.AP99ms, &f.AMaxMs)
 	if err != nil {
 		return f, fmt.Errorf("bench: alert latency: %w", err)
+	}
+	if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM risk_decisions`).Scan(&f.Decisions); err != nil {
+		return f, fmt.Errorf("bench: risk decisions: %w", err)
 	}
 	cfg.Progress(fmt.Sprintf("latency: %d events/s: %d signals p50 %.1f ms p99 %.1f ms max %.1f ms; %d alerts p50 %.1f ms p99 %.1f ms",
 		rate, f.Signals, f.P50ms, f.P99ms, f.MaxMs, f.Alerts, f.AP50ms, f.AP99ms))

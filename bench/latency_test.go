@@ -23,6 +23,9 @@ func TestRunLatencySmall(t *testing.T) {
 	if f.Events < 300 || int64(f.Signals) != f.Events/10 {
 		t.Errorf("%d events, %d signals: every tenth event (a followed fill) must fire one signal", f.Events, f.Signals)
 	}
+	if f.Decisions == 0 {
+		t.Errorf("no risk decisions stored: the signals did not go through the risk gate")
+	}
 	if f.P50ms <= 0 || f.P99ms < f.P50ms || f.MaxMs < f.P99ms {
 		t.Errorf("signal latencies p50 %.2f p99 %.2f max %.2f are not ordered", f.P50ms, f.P99ms, f.MaxMs)
 	}
