@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,13 @@ const (
 // PriceStore is where a USDPricer reads the latest prices (store.Store).
 type PriceStore interface {
 	LatestPrices(ctx context.Context, symbols []string) ([]store.PriceRow, error)
+}
+
+// ReferenceStore is a PriceStore that also has the coins' cross-venue reference
+// prices (store.Store does). A USDPricer on one prefers them (see USDPricer).
+type ReferenceStore interface {
+	PriceStore
+	ReferencePrices(ctx context.Context, at time.Time) ([]store.RefPrice, error)
 }
 
 // Token says how the events carrying one token symbol are valued.
@@ -101,10 +109,12 @@ type quote struct {
 	ok bool
 }
 
-// The lookup order of a coin's prices (as in store's mark price): the coin's own
-// price event, then its trades against USDT, USD and USDC.
+// The lookup order of a coin's prices: its cross-venue reference price, then (as in
+// store's mark price) the coin's own price event, then its trades against USDT, USD
+// and USDC.
 const (
-	slotCoin = iota
+	slotRef = iota
+	slotCoin
 	slotUSDT
 	slotUSD
 	slotUSDC
@@ -115,13 +125,25 @@ const (
 // upper-cased symbol.
 type priceTable map[string]*[slots]quote
 
-// USDPricer values events in USD from the latest prices in Postgres (the prices
-// table: price events' coins and exchange trades' pairs), read again every
-// USDPricerConfig.Refresh by Run. A symbol is resolved through the token rules
-// (USDPricerConfig.Tokens: stablecoins are 1 USD, WETH is ETH, impostor contracts
-// are not priced), then looked up as COIN, COIN-USDT, COIN-USD and COIN-USDC, the
-// first price within MaxAge of the event winning. Enrich and USD are safe to call
-// while Run runs; they read a snapshot and never wait for Postgres.
+// USDPricer values events in USD from prices in Postgres, read again every
+// USDPricerConfig.Refresh by Run: the coins' cross-venue reference prices
+// (store.ReferencePrices, when the store is a ReferenceStore) and the latest prices
+// (the prices table: price events' coins and exchange trades' pairs). A symbol is
+// resolved through the token rules (USDPricerConfig.Tokens: stablecoins are 1 USD,
+// WETH is ETH, impostor contracts are not priced), then looked up as the coin's
+// reference price, COIN, COIN-USDT, COIN-USD and COIN-USDC, the first price within
+// MaxAge of the event winning.
+//
+// The reference price comes first because a row of the prices table is one venue's
+// last print, whatever it was: a thin venue's stray trade or a broken mid would value
+// a transfer at it. The reference is the volume-weighted median of every USD venue's
+// latest minute, which one venue cannot move, at the cost of being up to a minute or
+// two older than the newest print — nothing for a USD value. The prices table stays
+// the fallback where a coin has no fresh bars (the windows stage not running, a coin
+// quoted nowhere in USD on a venue with bars).
+//
+// Enrich and USD are safe to call while Run runs; they read a snapshot and never wait
+// for Postgres.
 type USDPricer struct {
 	st     PriceStore
 	cfg    USDPricerConfig
@@ -194,13 +216,28 @@ func (p *USDPricer) Run(ctx context.Context) error {
 	}
 }
 
-// Refresh reads the latest prices once and puts them in use.
+// Refresh reads the reference and the latest prices once and puts them in use. When
+// either read fails, the prices read before stay in use.
 func (p *USDPricer) Refresh(ctx context.Context) error {
 	rows, err := p.st.LatestPrices(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("usd pricer: %w", err)
 	}
-	t := make(priceTable, len(rows))
+	var refs []store.RefPrice
+	if rs, ok := p.st.(ReferenceStore); ok {
+		if refs, err = rs.ReferencePrices(ctx, p.cfg.Now()); err != nil {
+			return fmt.Errorf("usd pricer: %w", err)
+		}
+	}
+	t := make(priceTable, len(rows)+len(refs))
+	for _, r := range refs {
+		if !(r.Price > 0) || math.IsInf(r.Price, 1) {
+			continue
+		}
+		qs := new([slots]quote)
+		qs[slotRef] = quote{px: decimal.NewFromFloat(r.Price), ts: r.TS, ok: true}
+		t[strings.ToUpper(r.Coin)] = qs
+	}
 	for _, r := range rows {
 		coin, slot := splitQuote(r.Symbol)
 		if coin == "" || r.Price.Sign() <= 0 {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
+	"github.com/coattailcapital/coattail/analytics/market"
 	"github.com/coattailcapital/coattail/event"
 )
 
@@ -33,7 +35,8 @@ type Config struct {
 	// MaxDeviation is the largest relative distance |price - reference| / reference of
 	// a price (trade and price price, fill px, position mark_px) from the reference
 	// price of its (src, symbol) — symbol being a fill's or position's coin —, the last
-	// price accepted for it. The reference is used only when it is within
+	// price accepted for it, or, while it has none that is recent, its coin's seeded
+	// cross-venue reference (Gate.SeedReference). The reference is used only when it is within
 	// ReferenceMaxAge of the event's ts (event time, either way), so files out of time
 	// order and long gaps are not compared. A deviant price is rejected unless it
 	// confirms the last deviant one: within MaxDeviation of it and later than it (so a
@@ -110,6 +113,7 @@ type priceRef struct {
 	pend    float64
 	pendTS  int64
 	pending bool
+	seeded  bool // px is a seeded cross-venue reference of the coin (SeedReference)
 }
 
 // Gate applies the stateful and policy rules to events that passed the codec
@@ -119,6 +123,7 @@ type Gate struct {
 	cfg   Config
 	seen  *table[[16]byte, struct{}] // nil: duplicate rule off
 	refs  *table[pkey, priceRef]     // nil: deviation rule off
+	seeds *table[string, priceRef]   // reference prices by coin from outside (SeedReference); nil with refs
 	marks *table[pkey, int64]        // nil: lateness rule off
 	decs  *table[pkey, int32]
 }
@@ -135,6 +140,7 @@ func NewGate(cfg Config) (*Gate, error) {
 	}
 	if cfg.MaxDeviation > 0 {
 		g.refs = newTable[pkey, priceRef](cfg.Tracked)
+		g.seeds = newTable[string, priceRef](cfg.Tracked)
 	}
 	if cfg.AllowedLateness > 0 {
 		g.marks = newTable[pkey, int64](cfg.Tracked)
@@ -205,13 +211,21 @@ func (g *Gate) CheckKey(ev *event.Event, kh [16]byte) *event.Reject {
 		if priced {
 			px = p
 			rk = pkey{src: ev.Src, a: sym}
-			if r, ok := g.refs.get(rk); ok && g.recent(ts, r.ts) {
+			r, ok := g.refs.get(rk)
+			if !ok || !g.recent(ts, r.ts) {
+				r, ok = g.seed(sym)
+			}
+			if ok && g.recent(ts, r.ts) {
 				if dev := math.Abs(px/r.px - 1); dev > g.cfg.MaxDeviation &&
 					!(r.pending && ts > r.pendTS && g.recent(ts, r.pendTS) && math.Abs(px/r.pend-1) <= g.cfg.MaxDeviation) {
 					r.pend, r.pendTS, r.pending = px, ts, true
 					g.refs.put(rk, r)
-					return rejectf(ReasonPriceDeviation, field, "%g is %.1f%% from the reference price %g of %s on %s (%s); the limit is %.1f%%",
-						px, dev*100, r.px, sym, ev.Src, time.Unix(0, r.ts).UTC().Format(time.RFC3339Nano), g.cfg.MaxDeviation*100)
+					of := "of " + sym + " on " + ev.Src
+					if r.seeded {
+						of = "of " + sym + " across venues"
+					}
+					return rejectf(ReasonPriceDeviation, field, "%g is %.1f%% from the reference price %g %s (%s); the limit is %.1f%%",
+						px, dev*100, r.px, of, time.Unix(0, r.ts).UTC().Format(time.RFC3339Nano), g.cfg.MaxDeviation*100)
 				}
 			}
 		}
@@ -232,6 +246,34 @@ func (g *Gate) CheckKey(ev *event.Event, kh [16]byte) *event.Reject {
 		g.refs.put(rk, priceRef{px: px, ts: ts})
 	}
 	return nil
+}
+
+// SeedReference gives the price-deviation rule a reference price px (USD) of coin at
+// ts from outside the process: the cross-venue reference price read when a source
+// starts (store.ReferencePrices). Without it the first price of each (src, symbol)
+// after a restart would become the reference whatever it is, and a wild first print
+// would be accepted and then judge the good prices after it. A seed judges the prices
+// of coin quoted in USD — the bare coin (fills, positions, Hyperliquid prices) or
+// COIN-USD, COIN-USDT, COIN-USDC — of every (src, symbol) that has no recent reference
+// of its own, under the same rules as its own: only within ReferenceMaxAge of the
+// event's ts, and a deviant price is accepted when a later one confirms it. Coins
+// match case-insensitively. It does nothing when the rule is off or px is not a
+// positive number.
+func (g *Gate) SeedReference(coin string, px float64, ts time.Time) {
+	if g.seeds == nil || !(px > 0) || math.IsInf(px, 1) {
+		return
+	}
+	g.seeds.put(strings.ToUpper(coin), priceRef{px: px, ts: ts.UnixNano(), seeded: true})
+}
+
+// seed returns the seeded reference price of a trade's or price's symbol or a fill's
+// or position's coin, if it is quoted in USD.
+func (g *Gate) seed(symbol string) (priceRef, bool) {
+	coin, usd := market.Coin(symbol)
+	if !usd {
+		return priceRef{}, false
+	}
+	return g.seeds.get(coin)
 }
 
 // recent reports whether two event times are within ReferenceMaxAge of each other.

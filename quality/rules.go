@@ -84,7 +84,7 @@ func Rules() []Rule {
 		{"within_lateness", ReasonLate, StageGate,
 			"an event is not older than the newest accepted of its partition minus Config.AllowedLateness"},
 		{"price_deviation", ReasonPriceDeviation, StageGate,
-			"a price is within Config.MaxDeviation of the reference price of its (src, symbol), when the reference is recent"},
+			"a price is within Config.MaxDeviation of the reference price of its (src, symbol), or of its coin's seeded cross-venue one (Gate.SeedReference), when the reference is recent"},
 	}
 }
 

@@ -204,6 +204,10 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 		pricer = p
 		g.Go(func() error { return p.Run(ctx) })
 	}
+	var refs []store.RefPrice
+	if len(live) > 0 {
+		refs = startReferences(ctx, d.st, d.log)
+	}
 	for _, n := range names {
 		prod, err := stream.NewProducer(d.rdb, d.scf)
 		if err != nil {
@@ -225,6 +229,9 @@ func startSources(ctx context.Context, g *errgroup.Group, names []string, d *dep
 		}
 		if n == "ethereum" {
 			cfg.Enrich = pricer.Enrich
+		}
+		if err := seedGate(in, cfg.Quality, refs); err != nil {
+			return err
 		}
 		g.Go(func() error { return pipeline.RunSourceWith(ctx, src, in, cfg) })
 		if t, ok := src.(pipeline.Tracker); ok {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/coattailcapital/coattail/analytics/alpha"
 	"github.com/coattailcapital/coattail/event"
+	"github.com/coattailcapital/coattail/store"
 )
 
 // History is the scoring input decoded from events: every wallet's actions and a
@@ -84,8 +85,26 @@ func (b *Builder) AddLine(line []byte) error {
 // after it (Hyperliquid mids, the demo, simulate), else from a USD-quoted pair of it
 // (COIN-USDT, COIN-USD, COIN-USDC trades or prices), else from the wallets' own fills
 // and observed marks in it: a fill is a trade at the market price then, and it is the
-// only price a history of fills alone has.
+// only price a history of fills alone has. It is HistoryWithReference without a
+// reference series.
 func (b *Builder) History(cfg alpha.ActionConfig) (*History, error) {
+	return b.HistoryWithReference(cfg, nil)
+}
+
+// ReferenceFunc returns the cross-venue reference series of coins
+// (store.Store.ReferenceSeries), keyed by upper-case coin.
+type ReferenceFunc func(coins []string) (map[string][]store.RefPoint, error)
+
+// HistoryWithReference is History where a coin without price events of its own (a
+// coin traded on exchanges only, or whose venue sends no mids) takes its cross-venue
+// reference series from ref, when it has one, before a single pair's prints and its
+// wallets' own fills: the reference (the volume-weighted median of every USD venue's
+// one-minute closes) is what one thin venue cannot move, and forward returns measured
+// on it do not depend on which venue happened to print last. Its points are at minute
+// ends, so it resolves returns to the minute; a horizon of seconds on such a coin
+// measures mostly the bar. ref is called once, with the coins that need it; nil means
+// no reference.
+func (b *Builder) HistoryWithReference(cfg alpha.ActionConfig, ref ReferenceFunc) (*History, error) {
 	var fills []event.Event
 	for i := range b.trading {
 		if b.trading[i].Kind != event.KindSwap {
@@ -117,8 +136,28 @@ func (b *Builder) History(cfg alpha.ActionConfig) (*History, error) {
 		}
 		own[e.Coin] = append(own[e.Coin], point{e.TS, px.InexactFloat64()})
 	}
+	var refs map[string][]store.RefPoint
+	if ref != nil {
+		var unpriced []string
+		for _, c := range slices.Sorted(maps.Keys(coins)) {
+			if len(b.points[c]) == 0 {
+				unpriced = append(unpriced, c)
+			}
+		}
+		if len(unpriced) > 0 {
+			var err error
+			if refs, err = ref(unpriced); err != nil {
+				return nil, fmt.Errorf("reference prices of %d coins without price events: %w", len(unpriced), err)
+			}
+		}
+	}
 	for _, c := range slices.Sorted(maps.Keys(coins)) {
 		pts := b.points[c]
+		if len(pts) == 0 {
+			for _, p := range refs[strings.ToUpper(c)] {
+				pts = append(pts, point{p.End, p.Price})
+			}
+		}
 		for _, q := range []string{"-USDT", "-USD", "-USDC"} {
 			if len(pts) == 0 {
 				pts = b.points[c+q]

@@ -11,7 +11,9 @@ import (
 )
 
 // Load reads the stored fill, position, swap, price and trade events with event time
-// at or before until (zero: all) and builds the history.
+// at or before until (zero: all) and builds the history; a coin with actions but no
+// price events takes its prices from the reference series of the stored one-minute
+// bars ending by until, when it has any (Builder.HistoryWithReference).
 func Load(ctx context.Context, st *store.Store, until time.Time, cfg Config) (*History, error) {
 	b := NewBuilder()
 	bad := 0
@@ -24,7 +26,9 @@ func Load(ctx context.Context, st *store.Store, until time.Time, cfg Config) (*H
 	if err != nil {
 		return nil, err
 	}
-	h, err := b.History(cfg.Actions)
+	h, err := b.HistoryWithReference(cfg.Actions, func(coins []string) (map[string][]store.RefPoint, error) {
+		return st.ReferenceSeries(ctx, coins, until)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("build actions from stored events: %w", err)
 	}
