@@ -447,6 +447,8 @@ func oaServers(t *testing.T) (good, broken *httptest.Server, token string) {
 		t.Fatalf("seed scores: %v", err)
 	}
 	insertSignal(t, st, "followed_move", oaRanked, "ETH", 1000)
+	seedWindows(t, st)
+	seedTrading(t, st, oaRanked)
 	token, _, err := st.CreateToken(ctx, "telegram", "111", "openapi test")
 	if err != nil {
 		t.Fatal(err)
@@ -529,6 +531,35 @@ func TestOpenAPIResponsesMatchTheServer(t *testing.T) {
 		{"unfollow without token", good, "DELETE /api/follows/{address}", "/api/follows/" + oaRanked, 401, "DELETE", "", ""},
 		{"unfollow store down", broken, "DELETE /api/follows/{address}", "/api/follows/" + oaRanked, 500, "DELETE", fake, ""},
 		{"unfollow", good, "DELETE /api/follows/{address}", "/api/follows/" + oaRanked, 204, "DELETE", token, ""},
+		{"anomalies", good, "GET /api/anomalies", "/api/anomalies", 200, "", "", ""},
+		{"anomalies filtered", good, "GET /api/anomalies", "/api/anomalies?symbol=ETH-USDT&kind=large_trade&since=2026-01-01T00:00:00Z&limit=5", 200, "", "", ""},
+		{"anomalies bad kind", good, "GET /api/anomalies", "/api/anomalies?kind=whale", 400, "", "", ""},
+		{"anomalies store down", broken, "GET /api/anomalies", "/api/anomalies", 500, "", "", ""},
+		{"flows", good, "GET /api/flows", "/api/flows", 200, "", "", ""},
+		{"flows filtered", good, "GET /api/flows", "/api/flows?token=USDT&exchange=binance&window=1h&since=24h&limit=10", 200, "", "", ""},
+		{"flows bad window", good, "GET /api/flows", "/api/flows?window=1w", 400, "", "", ""},
+		{"flows store down", broken, "GET /api/flows", "/api/flows", 500, "", "", ""},
+		{"bars", good, "GET /api/bars", "/api/bars?symbol=ETH-USDT", 200, "", "", ""},
+		{"bars of a venue", good, "GET /api/bars", "/api/bars?symbol=ETH-USDT&venue=binance&interval=1m&limit=2", 200, "", "", ""},
+		{"bars without symbol", good, "GET /api/bars", "/api/bars?interval=5m", 400, "", "", ""},
+		{"bars store down", broken, "GET /api/bars", "/api/bars?symbol=ETH-USDT", 500, "", "", ""},
+		{"reference prices", good, "GET /api/prices/reference", "/api/prices/reference?at=2026-03-04T10:03:00Z", 200, "", "", ""},
+		{"reference price of a coin", good, "GET /api/prices/reference", "/api/prices/reference?coin=eth&at=2026-03-04T10:03:00Z", 200, "", "", ""},
+		{"reference prices now", good, "GET /api/prices/reference", "/api/prices/reference", 200, "", "", ""},
+		{"reference price unknown coin", good, "GET /api/prices/reference", "/api/prices/reference?coin=DOGE&at=2026-03-04T10:03:00Z", 404, "", "", ""},
+		{"reference prices bad at", good, "GET /api/prices/reference", "/api/prices/reference?at=yesterday", 400, "", "", ""},
+		{"reference prices store down", broken, "GET /api/prices/reference", "/api/prices/reference", 500, "", "", ""},
+		{"paper", good, "GET /api/paper", "/api/paper", 200, "", "", ""},
+		{"paper scope", good, "GET /api/paper", "/api/paper?scope=telegram:7&limit=1", 200, "", "", ""},
+		{"paper unknown scope", good, "GET /api/paper", "/api/paper?scope=global", 404, "", "", ""},
+		{"paper bad scope", good, "GET /api/paper", "/api/paper?scope=irc:1", 400, "", "", ""},
+		{"paper store down", broken, "GET /api/paper", "/api/paper", 500, "", "", ""},
+		{"risk", good, "GET /api/risk", "/api/risk", 200, "", "", ""},
+		{"risk store down", broken, "GET /api/risk", "/api/risk", 500, "", "", ""},
+		{"risk decisions", good, "GET /api/risk/decisions", "/api/risk/decisions", 200, "", "", ""},
+		{"risk rejections", good, "GET /api/risk/decisions", "/api/risk/decisions?rejected=true&check=coin_cooldown&scope=global&limit=3", 200, "", "", ""},
+		{"risk decisions bad check", good, "GET /api/risk/decisions", "/api/risk/decisions?check=vibes", 400, "", "", ""},
+		{"risk decisions store down", broken, "GET /api/risk/decisions", "/api/risk/decisions", 500, "", "", ""},
 	}
 	produced := map[string]bool{}
 	for _, tt := range tests {

@@ -10,9 +10,9 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/coattailcapital/coattail/eip55"
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +79,13 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/signals", s.signals)
 	s.mux.HandleFunc("GET /api/signals/stream", s.signalStream)
 	s.mux.HandleFunc("GET /api/pipeline", s.pipeline)
+	s.mux.HandleFunc("GET /api/anomalies", s.anomalies)
+	s.mux.HandleFunc("GET /api/flows", s.flows)
+	s.mux.HandleFunc("GET /api/bars", s.bars)
+	s.mux.HandleFunc("GET /api/prices/reference", s.referencePrices)
+	s.mux.HandleFunc("GET /api/paper", s.paperState)
+	s.mux.HandleFunc("GET /api/risk", s.riskState)
+	s.mux.HandleFunc("GET /api/risk/decisions", s.riskDecisions)
 	s.mux.HandleFunc("GET /api/follows", s.listFollows)
 	s.mux.HandleFunc("POST /api/follows", s.addFollow)
 	s.mux.HandleFunc("DELETE /api/follows/{address}", s.removeFollow)
@@ -192,9 +199,9 @@ func (s *Server) leaderboard(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) wallet(w http.ResponseWriter, r *http.Request) {
-	addr := strings.ToLower(r.PathValue("address"))
-	if len(addr) != 42 || !strings.HasPrefix(addr, "0x") || strings.Trim(addr[2:], "0123456789abcdef") != "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "address must be 0x followed by 40 hex digits"})
+	addr, err := eip55.Parse(r.PathValue("address"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 		return
 	}
 	v, err := s.cfg.Store.Wallet(r.Context(), addr)

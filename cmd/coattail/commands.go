@@ -133,6 +133,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	if _, err := runStages(gctx, g, d, stages, stream.GroupConfig{Logger: log, Block: 200 * time.Millisecond}, m); err != nil {
 		return err
 	}
+	startAnomalyRelay(gctx, g, d)
 	step := time.Duration(float64(time.Second) / *tps)
 	// The demo market starts --demo-history in the past and catches up at once, so the
 	// leaderboard, bars and profiles have something to show from the first minute.
@@ -260,6 +261,11 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	if hasSignalStage(defs) {
+		if err := drainAnomalies(ctx, d); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(a.stdout, "read %d records from %d file(s) in %.2fs: accepted %d, dead-lettered %d, skipped after --until %d (%.0f events/s)\n",
 		sum.Read, sum.Files, sum.Seconds, sum.Accepted, sum.DeadLettered, sum.SkippedUntil, sum.EventsPerSec)
 	for _, r := range sortedKeys(sum.ByReason) {
@@ -315,6 +321,9 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 	owners, err := runStages(gctx, g, d, list, stream.GroupConfig{Logger: log}, m)
 	if err != nil {
 		return err
+	}
+	if hasSignalStage(defs) {
+		startAnomalyRelay(gctx, g, d) // anomaly signals go with the signal stage
 	}
 	log.Info("worker started", "stages", *stages, "owners", owners, "shards", c.Shards)
 	if *metricsAddr != "" {

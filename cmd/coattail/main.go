@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	sigengine "github.com/coattailcapital/coattail/signal"
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/redis/go-redis/v9"
@@ -156,6 +157,9 @@ type deps struct {
 	rdb *redis.Client
 	log *slog.Logger
 	scf stream.Config
+	sig signalMetrics // the signal stage's latency histogram (signal_latency.go)
+	// flow configures the exchange_flow context signals (COATTAIL_FLOW_MIN_USD, context.go).
+	flow sigengine.FlowConfig
 }
 
 func (d *deps) close() {
@@ -194,6 +198,10 @@ func (a *app) connect(ctx context.Context, c *config, log *slog.Logger, migrate 
 		return nil, fmt.Errorf("connect to redis at %s: %w (is Redis running? `make services` starts it)", opt.Addr, err)
 	}
 	d := &deps{st: st, rdb: rdb, log: log, scf: stream.Config{Shards: c.Shards, Prefix: c.StreamPrefix}}
+	if d.flow, err = flowConfig(a.getenv); err != nil {
+		d.close()
+		return nil, err
+	}
 	if migrate {
 		if _, err := st.Migrate(ctx); err != nil {
 			d.close()

@@ -42,6 +42,8 @@ func stageCatalog() []stageDef {
 			return pipeline.Stage{Group: signal.Group, Sink: signal.NewSink(d.st, signal.Config{
 				OnSignals: alert.Hook,
 				Consumers: []signal.Consumer{paper.NewTrader(d.st, paper.Config{})},
+				Context:   signal.ExchangeFlows(d.flow),
+				Committed: d.signalLatency(),
 				Logger:    d.log,
 			})}
 		}},
@@ -114,4 +116,5 @@ func registerStageMetrics(reg *prometheus.Registry, d *deps, stages []pipeline.S
 		groups[i] = s.Group
 	}
 	reg.MustRegister(pipeline.NewLagCollector(d.rdb, d.scf, d.st, groups, []string{stage.WindowsGroup}))
+	d.sig.register(reg)
 }
