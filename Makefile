@@ -39,7 +39,8 @@ vet:
 ## fuzz-short: every fuzz target briefly (part of make test); fuzz: each for FUZZTIME (FUZZTIME=5m make fuzz)
 FUZZ_TARGETS := ./event/:FuzzDecode ./event/:FuzzParseDecimal ./bot/:FuzzHandle \
 	./ingest/binance/:FuzzFrame ./ingest/coinbase/:FuzzFrame \
-	./ingest/hyperliquid/:FuzzTradesFrame ./ingest/hyperliquid/:FuzzUserFills ./ingest/evm/:FuzzDecodeLog
+	./ingest/hyperliquid/:FuzzTradesFrame ./ingest/hyperliquid/:FuzzUserFills ./ingest/evm/:FuzzDecodeLog \
+	./bot/:FuzzSettings ./bot/discord/:FuzzInteraction ./bot/discord/:FuzzParseFilter ./bot/telegram/:FuzzWebhookUpdate ./bot/telegram/:FuzzCallbackData ./ingest/replay/:FuzzReadReplay ./api/:FuzzQueryParams ./api/:FuzzFollowRequest
 
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
@@ -53,7 +54,7 @@ fuzz:
 
 ## bench: throughput of the spine beside the raw Redis round trip, into docs/BENCHMARKS.md
 bench: services build
-	./$(BIN) bench --events 500000 --wallets 1000000 --workers 1,3 --out docs/BENCHMARKS.md
+	./$(BIN) bench --events 500000 --wallets 1000000 --workers 1,3 --followers 10000 --out docs/BENCHMARKS.md
 
 ## chaos: the long chaos suite (1M-event replays with workers SIGKILLed, Redis and Postgres
 ## restarted, a 1M-line dead-letter flood); make test runs the same tests at 100k events

@@ -28,7 +28,7 @@ import (
 const analysisMarker = "<!-- analysis: kept by coattail bench -->"
 
 func cmdBench(ctx context.Context, a *app, args []string) error {
-	fs, c := a.flags("bench", "[--events N] [--wallets N] [--workers 1,3] [--latency 1000,5000,20000] [--json] [--out FILE]")
+	fs, c := a.flags("bench", "[--events N] [--wallets N] [--workers 1,3] [--latency 1000,5000,20000] [--followers 10000 [--followers-scale 10]] [--json] [--out FILE]")
 	events := fs.Int("events", 200000, "demo events to generate and replay (also the N of the raw Redis and Postgres figures)")
 	asJSON := fs.Bool("json", false, "print a JSON object instead of the table")
 	out := fs.String("out", "", "rewrite FILE (e.g. docs/BENCHMARKS.md) as a Markdown report")
@@ -36,11 +36,19 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	workerCounts := fs.String("workers", "", "also compare replay throughput committed by these numbers of worker processes (e.g. 1,3)")
 	latency := fs.String("latency", "", "also measure event-to-signal and event-to-alert latency at these steady loads in events/s (e.g. 1000,5000,20000)")
 	latencyFor := fs.Duration("latency-duration", 10*time.Second, "how long each latency load runs")
+	followers := fs.Int("followers", 0, "also time one signal delivered to this many followers under Telegram's limits, against the floor of followers / 30 msg/s (e.g. 10000; 0 skips)")
+	followersScale := fs.Float64("followers-scale", 10, "run the --followers figure at Telegram's rates times this: 1 is the real limits (10,000 followers: 333 s), 10 takes a tenth of that")
 	if err := parse(fs, c, args); err != nil {
 		return err
 	}
 	if *events < 1 || *events > bench.MaxEvents {
 		return fmt.Errorf("%w: --events must be 1..%d", errUsage, bench.MaxEvents)
+	}
+	if *followers < 0 || *followers > 1_000_000 {
+		return fmt.Errorf("%w: --followers must be 0..1000000", errUsage)
+	}
+	if !(*followersScale >= 0.01 && *followersScale <= 10_000) {
+		return fmt.Errorf("%w: --followers-scale must be 0.01..10000 (1 = Telegram's real limits)", errUsage)
 	}
 	argv0 := "coattail"
 	if len(os.Args) > 0 && filepath.Base(os.Args[0]) == "coattail" {
@@ -67,6 +75,10 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	fan, err := runAlerts(ctx, c, a, *followers, *followersScale)
+	if err != nil {
+		return err
+	}
 	if *out != "" {
 		var b bytes.Buffer
 		if err := res.WriteMarkdown(&b); err != nil {
@@ -79,6 +91,11 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		}
 		if lat != nil {
 			if err := lat.WriteMarkdown(&b); err != nil {
+				return err
+			}
+		}
+		if fan != nil {
+			if err := fan.WriteMarkdown(&b); err != nil {
 				return err
 			}
 		}
@@ -99,7 +116,8 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 			*bench.Result
 			Scale   *bench.ScaleResult   `json:"scale,omitempty"`
 			Latency *bench.LatencyResult `json:"latency,omitempty"`
-		}{res, scale, lat})
+			Alerts  *bench.AlertResult   `json:"alerts,omitempty"`
+		}{res, scale, lat, fan})
 	}
 	if err := res.WriteTable(a.stdout); err != nil {
 		return err
@@ -110,9 +128,28 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		}
 	}
 	if lat != nil {
-		return lat.WriteMarkdown(a.stdout)
+		if err := lat.WriteMarkdown(a.stdout); err != nil {
+			return err
+		}
+	}
+	if fan != nil {
+		return fan.WriteMarkdown(a.stdout)
 	}
 	return nil
+}
+
+// runAlerts times one signal's delivery to followers users under Telegram's
+// limits times scale, when asked for (followers > 0).
+func runAlerts(ctx context.Context, c *config, a *app, followers int, scale float64) (*bench.AlertResult, error) {
+	if followers == 0 {
+		return nil, nil
+	}
+	res, err := bench.RunAlerts(ctx, bench.AlertsConfig{DatabaseURL: c.DatabaseURL, Followers: followers, Scale: scale,
+		Progress: func(line string) { fmt.Fprintln(a.stderr, "bench: "+line) }})
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 // runLatency measures latency at the steady loads listed in rates, when asked for.
