@@ -491,3 +491,52 @@ func TestSubscriptionValidate(t *testing.T) {
 		t.Fatalf("unsubscribe = %v %v", removed, err)
 	}
 }
+
+// A chat gets a wallet's moves in the order they happened, whatever order the
+// fan-out's rows were produced in: "opened" before "added" before "closed".
+func TestAlertsArriveInSignalOrder(t *testing.T) {
+	e := newEnv(t)
+	c := newClock(t0)
+	e.follow("telegram", "7", whale)
+	ctx := context.Background()
+	var sigs []Signal
+	err := pgx.BeginFunc(ctx, e.st.Pool(), func(tx pgx.Tx) error {
+		// Inserted newest first, so the ids run against event time, and fanned out in
+		// that order: only the event time says which move came first.
+		for i, action := range []string{"close", "add", "open"} {
+			s := Signal{Rule: RuleFollowedMove, Wallet: whale, Coin: "ETH", Side: "long", Action: action, USD: 1000,
+				Price: 3000, Confidence: 0.5, TS: time.Date(2025, 11, 20, 12, 0, 2-i, 0, time.UTC)}
+			if err := tx.QueryRow(ctx, `INSERT INTO signals (dedup_key, rule, wallet, coin, side, action, usd, price, confidence, ts)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`, "order|"+action, s.Rule, s.Wallet, s.Coin,
+				s.Side, s.Action, s.USD, s.Price, s.Confidence, s.TS).Scan(&s.ID); err != nil {
+				return err
+			}
+			sigs = append(sigs, s)
+		}
+		return c.fanout().Enqueue(ctx, tx, sigs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder("telegram")
+	d, err := NewDispatcher(Config{Pool: e.st.Pool(), Senders: []Sender{rec}, Now: c.Now,
+		Limits: map[string]Limits{"telegram": TelegramLimits.Scaled(1000)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := drain(t, d, c); n != 3 {
+		t.Fatalf("sent %d messages, want 3", n)
+	}
+	got := rec.messages("7")
+	var order []string
+	for _, m := range got {
+		for _, w := range []string{"opened", "added", "closed"} {
+			if strings.Contains(m.Reply.String(), w) {
+				order = append(order, w)
+			}
+		}
+	}
+	if strings.Join(order, ",") != "opened,added,closed" {
+		t.Errorf("alerts arrived as %v, want opened, added, closed", order)
+	}
+}

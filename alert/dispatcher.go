@@ -363,11 +363,12 @@ func (d *Dispatcher) claim(ctx context.Context) ([]job, error) {
 			FROM (
 				SELECT x.id FROM unnest($1::text[], $2::text[], $3::int[]) AS k(platform, chat_id, n)
 				CROSS JOIN LATERAL (
-					SELECT id FROM alert_outbox
-					WHERE platform = k.platform AND chat_id = k.chat_id AND state = 'pending'
-					  AND due_at <= $4 AND (lease_until IS NULL OR lease_until < $4)
-					ORDER BY id LIMIT k.n
-					FOR UPDATE SKIP LOCKED
+					-- a chat's alerts go out in the order the moves happened
+					SELECT ob.id FROM alert_outbox ob JOIN signals sg ON sg.id = ob.signal_id
+					WHERE ob.platform = k.platform AND ob.chat_id = k.chat_id AND ob.state = 'pending'
+					  AND ob.due_at <= $4 AND (ob.lease_until IS NULL OR ob.lease_until < $4)
+					ORDER BY sg.ts, sg.id, ob.id LIMIT k.n
+					FOR UPDATE OF ob SKIP LOCKED
 				) x
 			) sel, signals s
 			WHERE o.id = sel.id AND s.id = o.signal_id
@@ -420,9 +421,17 @@ func (d *Dispatcher) claim(ctx context.Context) ([]job, error) {
 	return jobs, nil
 }
 
+// sortClaimed puts a chat's claimed alerts in the order the moves happened (event
+// time, then signal, then outbox order).
 func sortClaimed(rs []claimed) {
+	before := func(a, b claimed) bool {
+		if !a.sig.TS.Equal(b.sig.TS) {
+			return a.sig.TS.Before(b.sig.TS)
+		}
+		return a.sig.ID < b.sig.ID || (a.sig.ID == b.sig.ID && a.id < b.id)
+	}
 	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && rs[j].id < rs[j-1].id; j-- {
+		for j := i; j > 0 && before(rs[j], rs[j-1]); j-- {
 			rs[j], rs[j-1] = rs[j-1], rs[j]
 		}
 	}

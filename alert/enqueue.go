@@ -189,11 +189,15 @@ func insertTargets(ctx context.Context, tx pgx.Tx, ts []target) error {
 		ON CONFLICT (platform, chat_id) DO NOTHING`, plat, chat, kind); err != nil {
 		return fmt.Errorf("alert fan-out: chats: %w", err)
 	}
+	// Rows are inserted in signal order (ORDER BY): the outbox ids, which the
+	// dispatcher sends by, then follow the signals, so a chat gets "opened" before
+	// "closed" whatever order the join produced.
 	if _, err := tx.Exec(ctx, `INSERT INTO alert_outbox (platform, chat_id, signal_id, reason, subscriber, digest, due_at)
 		SELECT t.p, t.c, t.s, t.r, t.sub, t.d, t.due
 		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[])
-			AS t(p, c, s, r, sub, d, due)
+			WITH ORDINALITY AS t(p, c, s, r, sub, d, due, n)
 		JOIN chats ch ON ch.platform = t.p AND ch.chat_id = t.c AND ch.active
+		ORDER BY t.s, t.n
 		ON CONFLICT (platform, chat_id, signal_id) DO NOTHING`, plat, chat, sig, reason, sub, digest, due); err != nil {
 		return fmt.Errorf("alert fan-out: outbox: %w", err)
 	}

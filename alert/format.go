@@ -12,7 +12,7 @@ import (
 func ruleTitle(rule string) string {
 	switch rule {
 	case RuleFollowedMove:
-		return "A wallet you follow moved"
+		return "Followed wallet moved" // neutral: channels subscribed to followed moves get it too
 	case RuleAlphaMove:
 		return "High-alpha wallet moved"
 	case RuleConsensus:

@@ -204,6 +204,10 @@ func New(cfg Config, r *bot.Router) (*Bot, error) {
 		dms:          map[string]string{},
 		disconnected: make(chan struct{}, 1),
 	}
+	// The argument order of every command is known before the gateway opens: an
+	// interaction arriving before register() (commands registered by an earlier run
+	// stay usable on Discord) must not lose its options.
+	_, b.commands = applicationCommands(r.Commands(true))
 	return b, nil
 }
 

@@ -243,7 +243,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 		if strings.Contains(m.text, "0x5aaeb6") || strings.Contains(strings.ToLower(m.text), walletV) {
 			t.Errorf("a message about V, whom nobody follows: %+v", m)
 		}
-		if strings.Contains(m.text, "A wallet you follow moved") {
+		if strings.Contains(m.text, "Followed wallet moved") {
 			alerts++
 			if m.chat != "100" {
 				t.Errorf("an alert went to chat %s: %q", m.chat, m.text)
