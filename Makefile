@@ -54,7 +54,7 @@ fuzz:
 
 ## bench: throughput of the spine beside the raw Redis round trip, into docs/BENCHMARKS.md
 bench: services build
-	./$(BIN) bench --events 500000 --wallets 1000000 --workers 1,3 --followers 10000 --out docs/BENCHMARKS.md
+	./$(BIN) bench --events 500000 --wallets 1000000 --workers 1,3 --latency 1000,5000,20000 --followers 10000 --out docs/BENCHMARKS.md
 
 ## chaos: the long chaos suite (1M-event replays with workers SIGKILLed, Redis and Postgres
 ## restarted, a 1M-line dead-letter flood); make test runs the same tests at 100k events
