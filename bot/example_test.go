@@ -75,7 +75,7 @@ func ExampleRouter_Handle() {
 	// > /wallet 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed
 	// [info]
 	// Wallet 0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed
-	// Rank: #2
+	// PnL rank: #2
 	// Net PnL: $0.00 (after fees)
 	// Realized: $0.00
 	// Unrealized: $0.00

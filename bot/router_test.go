@@ -119,7 +119,7 @@ func TestHandleReplies(t *testing.T) {
 		{name: "wallet non-hex", text: "/wallet 0x51f63885534cb494f4592a0311551f369bff2bzz", kind: KindUsage, want: []string{"not a wallet address", "hex digits"}},
 		{name: "wallet bad checksum", text: "/wallet 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", kind: KindUsage,
 			want: []string{"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD has a bad EIP-55 checksum", "may be mistyped", "Usage: /wallet <address>"}},
-		{name: "wallet good checksum", text: "/wallet 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", want: []string{"Wallet " + addrB, "Rank: not ranked", "No open positions."}},
+		{name: "wallet good checksum", text: "/wallet 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", want: []string{"Wallet " + addrB, "PnL rank: not ranked", "No open positions."}},
 		{name: "wallet upper case", text: "/wallet 0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED", want: []string{"Wallet " + addrB}},
 		{name: "wallet unknown", text: "/wallet 0x0000000000000000000000000000000000000001", kind: KindNotFound,
 			want: []string{"No data for wallet 0x0000000000000000000000000000000000000001 yet"}},
@@ -248,7 +248,7 @@ func TestWalletRendering(t *testing.T) {
 	got := ask(r, "/wallet 0x51F63885534CB494F4592A0311551F369BFF2B39", false)
 	s := got.String()
 	for _, w := range []string{
-		"Wallet " + addrA + "\nRank: #1\nNet PnL: +$10,654.89 (after fees)\nRealized: +$12,345.68\nUnrealized: -$1,234.00\nFees: $456.78\nObservations: 1,234\nLast seen: 2025-11-20 09:00 UTC (3h ago)\nOpen positions: 3\n",
+		"Wallet " + addrA + "\nPnL rank: #1\nNet PnL: +$10,654.89 (after fees)\nRealized: +$12,345.68\nUnrealized: -$1,234.00\nFees: $456.78\nObservations: 1,234\nLast seen: 2025-11-20 09:00 UTC (3h ago)\nOpen positions: 3\n",
 		"basis unknown: opened before the history we have",
 	} {
 		if !strings.Contains(s, w) {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coattailcapital/coattail/store"
+	"github.com/shopspring/decimal"
 )
 
 // walletMaxPositions caps the positions table so a reply fits a chat message.
@@ -26,7 +28,82 @@ func (r *Router) handleWallet(ctx context.Context, c Call) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("wallet %s: %w", addr, err)
 	}
-	return walletReply(v, addr, c), nil
+	reply := walletReply(v, addr, c)
+	if extra := r.walletDetails(ctx, v.Wallet, c); extra != "" {
+		reply.Text = extra + "\n" + reply.Text
+	}
+	if moves := r.walletMoves(ctx, v.Wallet); moves != "" {
+		reply.Footer = strings.TrimSpace(moves + "\n" + reply.Footer)
+	}
+	return reply, nil
+}
+
+// WalletDetailReader is what /wallet adds when the Reader also has it (the store
+// does): the wallet's alpha score, its whale profile and its latest moves.
+type WalletDetailReader interface {
+	WalletScore(ctx context.Context, wallet, window string, asOf time.Time) (store.ScoreRun, store.WalletScore, error)
+	WalletProfile(ctx context.Context, wallet string) (store.ProfileRow, error)
+	SignalFeed(ctx context.Context, q store.SignalFeedQuery) ([]store.FeedSignal, error)
+}
+
+// walletDetails renders the score and profile lines, "" when there is nothing
+// (or no detail reader). A failure is logged and the rest of the reply still goes.
+func (r *Router) walletDetails(ctx context.Context, wallet string, c Call) string {
+	dr, ok := r.reader.(WalletDetailReader)
+	if !ok || wallet == "" {
+		return ""
+	}
+	var b strings.Builder
+	run, ws, err := dr.WalletScore(ctx, wallet, "all", time.Time{})
+	switch {
+	case err == nil && ws.Rank > 0:
+		fmt.Fprintf(&b, "Alpha: #%d, score %+.3f (skill %+.3f over %d decisions, as of %s)\n",
+			ws.Rank, ws.LCB, ws.Score, ws.N, ago(c.Now, run.AsOf))
+	case err == nil:
+		reason := ws.Reason
+		if reason == "" {
+			reason = "not ranked"
+		}
+		fmt.Fprintf(&b, "Alpha: unranked (%s; %d decisions)\n", strings.ReplaceAll(reason, "_", " "), ws.N)
+	case !errors.Is(err, store.ErrNotFound):
+		r.log.Warn("wallet score", "wallet", wallet, "err", err)
+	}
+	p, err := dr.WalletProfile(ctx, wallet)
+	switch {
+	case err == nil:
+		fmt.Fprintf(&b, "Profile: %s, %s volume over %s trades, largest %s", p.Style,
+			plainUSD(decimal.NewFromFloat(p.VolumeUSD), 0), count(p.Trades), plainUSD(decimal.NewFromFloat(p.LargestUSD), 0))
+		if p.BotHighFrequency || p.BotMarketMaker {
+			b.WriteString(" · looks like a bot")
+		}
+		b.WriteString("\n")
+	case !errors.Is(err, store.ErrNotFound):
+		r.log.Warn("wallet profile", "wallet", wallet, "err", err)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// walletMoves renders the wallet's latest signalled moves, "" when none.
+func (r *Router) walletMoves(ctx context.Context, wallet string) string {
+	dr, ok := r.reader.(WalletDetailReader)
+	if !ok || wallet == "" {
+		return ""
+	}
+	sigs, err := dr.SignalFeed(ctx, store.SignalFeedQuery{Wallet: wallet, Limit: 5})
+	if err != nil {
+		r.log.Warn("wallet moves", "wallet", wallet, "err", err)
+		return ""
+	}
+	if len(sigs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Latest moves:")
+	for _, s := range sigs {
+		fmt.Fprintf(&b, "\n%s %s %s %s %s", s.TS.UTC().Format("01-02 15:04"), s.Action, s.Side, s.Coin,
+			plainUSD(decimal.NewFromFloat(s.USD), 0))
+	}
+	return b.String()
 }
 
 func walletReply(v store.WalletView, addr string, c Call) Reply {
@@ -35,9 +112,9 @@ func walletReply(v store.WalletView, addr string, c Call) Reply {
 	}
 	var b strings.Builder
 	if v.Rank > 0 {
-		fmt.Fprintf(&b, "Rank: #%d\n", v.Rank)
+		fmt.Fprintf(&b, "PnL rank: #%d\n", v.Rank)
 	} else {
-		b.WriteString("Rank: not ranked\n")
+		b.WriteString("PnL rank: not ranked\n")
 	}
 	fmt.Fprintf(&b, "Net PnL: %s (after fees)\n", signedUSD(v.RealizedPnl.Add(v.UnrealizedPnl).Sub(v.Fees), 2))
 	fmt.Fprintf(&b, "Realized: %s\n", signedUSD(v.RealizedPnl, 2))
