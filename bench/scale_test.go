@@ -3,9 +3,6 @@ package bench
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,12 +15,9 @@ import (
 // names both figures.
 func TestRunScaleSmall(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "coattail")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	build := exec.Command(goBin, "build", "-o", bin, "./cmd/coattail")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build coattail: %v\n%s", err, out)
+	bin, err := testenv.BuildCoattail(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
