@@ -205,6 +205,10 @@ type flowID struct {
 
 var rules = event.Rules{MaxFuture: 365 * 24 * time.Hour}
 
+// maxCachedProfiles bounds the whale profiles a shard keeps in memory between batches;
+// the rest are loaded from wallet_profiles.state when their wallets trade again.
+const maxCachedProfiles = 5000
+
 // Commit implements stream.Sink.
 func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 	evs := make([]event.Event, 0, len(b.Entries))
@@ -225,6 +229,7 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		raws = append(raws, e.Body)
 	}
 	var published []store.AnomalyRow
+	var shard *shardState
 	err := pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
 		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {
 			return err
@@ -233,6 +238,7 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		if err != nil {
 			return err
 		}
+		shard = s
 		fresh, err := store.InsertSeen(ctx, tx, b.Group, keys)
 		if err != nil {
 			return err
@@ -289,6 +295,11 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		published = out.anomalies
 		return nil
 	})
+	if err == nil && shard != nil && len(shard.profiles) > maxCachedProfiles {
+		// Every profile is persisted with its state whenever it changes, so the map is
+		// only a cache: bound it, or a shard of a million wallets holds them all.
+		clear(shard.profiles)
+	}
 	if err != nil {
 		w.drop(b.Stream)
 		if errors.Is(err, store.ErrFenced) {

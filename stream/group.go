@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // Lua: extend or release a lease only when we still hold it.
@@ -180,6 +181,10 @@ func (gr *Group) waitClient() (redis.UniversalClient, func()) {
 	o := *c.Options()
 	o.PoolSize = gr.cfg.Shards + 1
 	o.MinIdleConns, o.MaxIdleConns = 0, gr.cfg.Shards+1
+	// The copied options carry the first client's maintenance-notification setup;
+	// a second client registering the same handlers only logs errors. Blocking waits
+	// need none of it.
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	wc := redis.NewClient(&o)
 	return wc, func() { _ = wc.Close() }
 }
