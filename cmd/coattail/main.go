@@ -63,6 +63,9 @@ func commands() []command {
 	}
 }
 
+// defaultMemLimit is the Go runtime's soft memory limit unless GOMEMLIMIT is set.
+const defaultMemLimit = 768 << 20
+
 // errUsage marks a command-line mistake (exit status 2).
 var errUsage = errors.New("usage")
 
@@ -73,6 +76,12 @@ func main() {
 		// The pipeline allocates many short-lived objects per event; collecting less
 		// often buys ~10% throughput for a modest heap (measured in docs/BENCHMARKS.md).
 		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// ...but not at the price of memory: near this soft limit the collector runs as
+		// often as it must, so a process with a large working set (a million wallets'
+		// state) stays within it instead of growing to five times its live heap.
+		debug.SetMemoryLimit(defaultMemLimit)
 	}
 	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, interactive: stdinIsTerminal()}
 	os.Exit(a.main(ctx, os.Args[1:]))
