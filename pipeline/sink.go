@@ -14,7 +14,6 @@ import (
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // BookGroup is the consumer group of the book stage.
@@ -95,15 +94,8 @@ func (s *BookSink) Commit(ctx context.Context, b stream.Batch) error {
 // causes them instead of retrying forever; everything else (connection loss, a
 // restarting server, serialization) is retried.
 func classify(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code[:2] {
-		case "22", "23", "42": // data exception, integrity violation, syntax/undefined
-			return &stream.PermanentError{Err: err}
-		}
-	}
 	var rj *event.Reject
-	if errors.As(err, &rj) {
+	if store.DataError(err) || errors.As(err, &rj) {
 		return &stream.PermanentError{Err: err}
 	}
 	return err

@@ -16,7 +16,6 @@ import (
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Sink is the signal stage's durable side (a stream.Sink).
@@ -180,12 +179,8 @@ func feed(ctx context.Context, tx pgx.Tx, c Consumer, stored []Stored, ticks []T
 // classify marks data errors permanent (the runtime then isolates and dead-letters the
 // entry), everything else is retried — a deadlock or serialization failure included.
 func classify(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code[:2] {
-		case "22", "23", "42":
-			return &stream.PermanentError{Err: err}
-		}
+	if store.DataError(err) {
+		return &stream.PermanentError{Err: err}
 	}
 	return err
 }

@@ -3,6 +3,7 @@
 package stage
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +24,6 @@ import (
 	"github.com/coattailcapital/coattail/store"
 	"github.com/coattailcapital/coattail/stream"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -626,51 +629,25 @@ func progress(s *shardState) []store.SourceProgress {
 }
 
 func sortedBars(m map[barID]store.BarRow) []store.BarRow {
-	ids := make([]barID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		a, b := ids[i], ids[j]
-		if a.venue != b.venue {
-			return a.venue < b.venue
-		}
-		if a.symbol != b.symbol {
-			return a.symbol < b.symbol
-		}
-		if a.res != b.res {
-			return a.res < b.res
-		}
-		return a.start < b.start
+	return sortedValues(m, func(a, b barID) int {
+		return cmp.Or(strings.Compare(a.venue, b.venue), strings.Compare(a.symbol, b.symbol),
+			strings.Compare(a.res, b.res), cmp.Compare(a.start, b.start))
 	})
-	out := make([]store.BarRow, len(ids))
-	for i, id := range ids {
-		out[i] = m[id]
-	}
-	return out
 }
 
 func sortedFlows(m map[flowID]store.FlowRow) []store.FlowRow {
-	ids := make([]flowID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool {
-		a, b := ids[i], ids[j]
-		if a.token != b.token {
-			return a.token < b.token
-		}
-		if a.exchange != b.exchange {
-			return a.exchange < b.exchange
-		}
-		if a.res != b.res {
-			return a.res < b.res
-		}
-		return a.start < b.start
+	return sortedValues(m, func(a, b flowID) int {
+		return cmp.Or(strings.Compare(a.token, b.token), strings.Compare(a.exchange, b.exchange),
+			strings.Compare(a.res, b.res), cmp.Compare(a.start, b.start))
 	})
-	out := make([]store.FlowRow, len(ids))
-	for i, id := range ids {
-		out[i] = m[id]
+}
+
+// sortedValues returns m's values ordered by their keys, so rows are written in the
+// same order on every run (and concurrent writers lock them in one order).
+func sortedValues[K comparable, V any](m map[K]V, compare func(a, b K) int) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range slices.SortedFunc(maps.Keys(m), compare) {
+		out = append(out, m[k])
 	}
 	return out
 }
@@ -678,12 +655,8 @@ func sortedFlows(m map[flowID]store.FlowRow) []store.FlowRow {
 // classify marks data errors permanent (the runtime bisects and dead-letters the entry
 // that causes them); everything else is retried.
 func classify(err error) error {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && len(pe.Code) >= 2 {
-		switch pe.Code[:2] {
-		case "22", "23", "42":
-			return &stream.PermanentError{Err: err}
-		}
+	if store.DataError(err) {
+		return &stream.PermanentError{Err: err}
 	}
 	return err
 }

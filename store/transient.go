@@ -48,3 +48,19 @@ func Transient(err error) bool {
 	}
 	return false
 }
+
+// DataError reports whether err is Postgres refusing the data itself — a data
+// exception (22), an integrity violation (23) or a syntax/undefined-object error
+// (42): retrying the same batch cannot cure it, so a stream sink marks it permanent
+// and the runtime isolates and dead-letters the entry that causes it.
+func DataError(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) < 2 {
+		return false
+	}
+	switch pe.Code[:2] {
+	case "22", "23", "42":
+		return true
+	}
+	return false
+}
