@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,21 +14,7 @@ import (
 // bin is the coattail binary TestMain builds; the suite runs it as operators do.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "coattail-chaos-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		os.Exit(1)
-	}
-	if bin, err = testenv.BuildCoattail(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithCoattail(m, &bin)) }
 
 // long reports whether the long chaos run was asked for (make chaos).
 func long() bool { return os.Getenv("COATTAIL_CHAOS_LONG") != "" }

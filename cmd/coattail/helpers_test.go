@@ -18,21 +18,7 @@ import (
 // other tools use the command-line contract.
 var coattailBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "coattail-cli-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
-		os.Exit(1)
-	}
-	if coattailBin, err = testenv.BuildCoattail(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithCoattail(m, &coattailBin)) }
 
 // cli runs the binary against one test's schema and stream prefix.
 type cli struct {

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"testing"
 )
 
 // BuildCoattail builds the coattail binary into dir and returns its path, for tests
@@ -27,4 +28,21 @@ func BuildCoattail(dir string) (string, error) {
 		return "", fmt.Errorf("build coattail: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// RunWithCoattail is a TestMain body for packages whose tests run the binary: it
+// builds coattail into a temporary directory, stores its path in *bin, runs the tests
+// and removes the directory; the result is the exit code for os.Exit.
+func RunWithCoattail(m *testing.M, bin *string) int {
+	dir, err := os.MkdirTemp("", "coattail-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildCoattail(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }
