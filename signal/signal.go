@@ -90,10 +90,19 @@ type Tick struct {
 	TS   time.Time
 }
 
+// Step is one step of a batch as a Consumer sees it, in stream order: either the price
+// ticks read before the next signals' causing entry, or the signals one entry fired.
+type Step struct {
+	Ticks   []Tick
+	Signals []Stored
+}
+
 // Consumer acts on what the stage commits, inside the stage's transaction: the paper
-// trader implements it. OnSignals gets only the signals newly inserted by the batch;
-// OnPrices the batch's price events in stream order.
+// trader implements it. OnBatch gets the batch once, as steps in stream order: the
+// signals are only those newly inserted by the batch, each step of signals preceded by
+// the prices read before its causing entry, so a price seen before a signal never
+// fills its order and one seen after it does. One call per batch lets a consumer read
+// and write its state once per batch, not once per signal.
 type Consumer interface {
-	OnSignals(ctx context.Context, tx pgx.Tx, sigs []Stored) error
-	OnPrices(ctx context.Context, tx pgx.Tx, ticks []Tick) error
+	OnBatch(ctx context.Context, tx pgx.Tx, steps []Step) error
 }

@@ -143,12 +143,22 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 	return nil
 }
 
-// feed gives a consumer the batch's signals and prices in stream order: the prices
-// before a signal's causing entry, then the signal, and so on, so a price seen before
-// a signal never fills its order and one seen after it does.
+// feed gives a consumer the batch's signals and prices in stream order, as steps: the
+// prices before a signal's causing entry, then the signals of that entry, and so on.
 func feed(ctx context.Context, tx pgx.Tx, c Consumer, stored []Stored, ticks []Tick, tickPos []int) error {
+	steps := batchSteps(stored, ticks, tickPos)
+	if len(steps) == 0 {
+		return nil
+	}
+	return c.OnBatch(ctx, tx, steps)
+}
+
+// batchSteps orders signals and ticks by their causing entry's position in the batch
+// (tickPos[i] is ticks[i]'s); signals of one entry form one step.
+func batchSteps(stored []Stored, ticks []Tick, tickPos []int) []Step {
 	sorted := slices.Clone(stored)
 	slices.SortStableFunc(sorted, func(a, b Stored) int { return a.pos - b.pos })
+	var steps []Step
 	t := 0
 	for i := 0; i < len(sorted); {
 		j := i
@@ -160,20 +170,16 @@ func feed(ctx context.Context, tx pgx.Tx, c Consumer, stored []Stored, ticks []T
 			k++
 		}
 		if k > t {
-			if err := c.OnPrices(ctx, tx, ticks[t:k]); err != nil {
-				return err
-			}
+			steps = append(steps, Step{Ticks: ticks[t:k]})
 			t = k
 		}
-		if err := c.OnSignals(ctx, tx, sorted[i:j]); err != nil {
-			return err
-		}
+		steps = append(steps, Step{Signals: sorted[i:j]})
 		i = j
 	}
 	if t < len(ticks) {
-		return c.OnPrices(ctx, tx, ticks[t:])
+		steps = append(steps, Step{Ticks: ticks[t:]})
 	}
-	return nil
+	return steps
 }
 
 // classify marks data errors permanent (the runtime then isolates and dead-letters the
@@ -389,25 +395,42 @@ func (s *Sink) fire(ctx context.Context, tx pgx.Tx, acts []action) ([]Signal, er
 		var consWallets []string
 		if s.counts(a, wi) {
 			start := a.ts.Truncate(s.cfg.ConsensusWindow).UTC()
-			consWallets, err = s.consensusWallets(ctx, tx, a.coin, a.side, start)
+			all, err := s.consensusWallets(ctx, tx, a.coin, a.side, start)
 			if err != nil {
 				return nil, err
 			}
-			consC = math.Min(1, float64(len(consWallets)-1)/float64(s.cfg.ConsensusK-1))
+			// What the action knew: the wallets in by its own event time, so the
+			// figures do not depend on which later entries shared its batch.
+			consWallets = walletsUpTo(all, a.ts)
+			consC = math.Min(1, float64(max(len(consWallets), 1)-1)/float64(s.cfg.ConsensusK-1))
 			w := win{a.coin, a.side, start}
-			if len(consWallets) >= s.cfg.ConsensusK && !done[w] {
+			if len(all) >= s.cfg.ConsensusK && !done[w] {
 				done[w] = true
-				edge, err := s.meanEdge(ctx, tx, consWallets)
+				// The consensus happened when its k-th wallet first entered: the signal
+				// carries that entry (when this batch read it), so it neither fires
+				// before it existed in event time nor depends on the batch's size.
+				k := all[s.cfg.ConsensusK-1]
+				members := walletsUpTo(all, k.ts)
+				edge, err := s.meanEdge(ctx, tx, members)
 				if err != nil {
 					return nil, err
 				}
 				sg := base
+				completedBy := a.key
+				for _, c := range acts {
+					if string(c.key) == string(k.key) && c.wallet == k.wallet && c.coin == a.coin {
+						// (an entry is never a swap: swaps do not count)
+						sg = Signal{Wallet: c.wallet, Coin: c.coin, Side: c.side, Action: c.kind, USD: c.usd, Price: c.px, TS: c.ts, pos: c.pos}
+						completedBy = c.key
+						break
+					}
+				}
 				sg.Rule = RuleConsensus
 				sg.DedupKey = strings.Join([]string{RuleConsensus, a.coin, a.side, start.Format(time.RFC3339)}, "|")
-				sg.Confidence = clamp01(0.5 + 0.3*edge/(edge+0.25) + 0.2*math.Min(1, float64(len(consWallets))/float64(2*s.cfg.ConsensusK)))
+				sg.Confidence = clamp01(0.5 + 0.3*edge/(edge+0.25) + 0.2*math.Min(1, float64(len(members))/float64(2*s.cfg.ConsensusK)))
 				sg.Edge = edge
-				sg.Evidence = map[string]any{"wallets": consWallets, "k": s.cfg.ConsensusK, "window_start": start,
-					"window": s.cfg.ConsensusWindow.String(), "completed_by": hex.EncodeToString(a.key)}
+				sg.Evidence = map[string]any{"wallets": members, "k": s.cfg.ConsensusK, "window_start": start,
+					"window": s.cfg.ConsensusWindow.String(), "completed_by": hex.EncodeToString(completedBy)}
 				out = append(out, sg)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/coattailcapital/coattail/analytics/book"
@@ -222,21 +223,48 @@ func insertActions(ctx context.Context, tx pgx.Tx, acts []action, info map[strin
 	return nil
 }
 
-// consensusWallets lists, in order, the distinct high-alpha wallets with a counted
-// entry in coin on side within the consensus window starting at start.
-func (s *Sink) consensusWallets(ctx context.Context, tx pgx.Tx, coin, side string, start time.Time) ([]string, error) {
+// consWallet is a wallet of a consensus window with its first counted entry in it.
+type consWallet struct {
+	wallet string
+	ts     time.Time
+	key    []byte
+}
+
+// consensusWallets lists the distinct high-alpha wallets with a counted entry in coin
+// on side within the consensus window starting at start, each with its first such
+// entry, in event-time order (ties by wallet): the k-th is the one that completed the
+// consensus, whatever order the entries were read in.
+func (s *Sink) consensusWallets(ctx context.Context, tx pgx.Tx, coin, side string, start time.Time) ([]consWallet, error) {
 	rows, err := tx.Query(ctx, `
-		SELECT DISTINCT wallet FROM signal_actions
-		WHERE coin = $1 AND side = $2 AND high_alpha AND kind IN ('open', 'add', 'flip') AND usd >= $3
-		  AND ts >= $4 AND ts < $5 ORDER BY wallet`, coin, side, s.cfg.ConsensusMinUSD, start, start.Add(s.cfg.ConsensusWindow))
+		SELECT wallet, ts, event_key FROM (
+			SELECT DISTINCT ON (wallet) wallet, ts, event_key FROM signal_actions
+			WHERE coin = $1 AND side = $2 AND high_alpha AND kind IN ('open', 'add', 'flip') AND usd >= $3
+			  AND ts >= $4 AND ts < $5 ORDER BY wallet, ts, event_key) w
+		ORDER BY ts, wallet`, coin, side, s.cfg.ConsensusMinUSD, start, start.Add(s.cfg.ConsensusWindow))
 	if err != nil {
 		return nil, fmt.Errorf("consensus of %s %s: %w", coin, side, err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	var out []consWallet
+	var c consWallet
+	if _, err := pgx.ForEachRow(rows, []any{&c.wallet, &c.ts, &c.key}, func() error {
+		out = append(out, consWallet{wallet: c.wallet, ts: c.ts, key: slices.Clone(c.key)})
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("consensus of %s %s: %w", coin, side, err)
 	}
 	return out, nil
+}
+
+// walletsUpTo names the wallets of ws whose first entry is at or before t.
+func walletsUpTo(ws []consWallet, t time.Time) []string {
+	var out []string
+	for _, w := range ws {
+		if !w.ts.After(t) {
+			out = append(out, w.wallet)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // meanEdge is the mean latest score of wallets (0 when none is ranked).
