@@ -12,7 +12,6 @@
 package paper
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/coattailcapital/coattail/risk"
-	"github.com/jackc/pgx/v5"
 )
 
 // GlobalScope is the scope of the account every signal may trade in.
@@ -115,15 +113,18 @@ type Order struct {
 	SignalTS time.Time
 }
 
-// Executor carries out what the gate approved. The paper Trader is one; a live
-// Hyperliquid executor would be another, behind the same gate.
+// Executor carries out what the gate approved, for one batch of the signal stage: the
+// gate asks it for the portfolio it judges against, hands it approved entries and the
+// followed wallets' exits. The paper trader's batch session is one (in memory, written
+// back with the batch); a live Hyperliquid executor would be another, behind the same
+// gate, without touching the signal engine.
 type Executor interface {
-	// Portfolio is the scope's account as the gate sees it.
-	Portfolio(ctx context.Context, tx pgx.Tx, scope string) (risk.Portfolio, error)
+	// Portfolio is the scope's account as the gate sees it now.
+	Portfolio(scope string) (risk.Portfolio, error)
 	// Submit places an approved entry.
-	Submit(ctx context.Context, tx pgx.Tx, o Order) error
+	Submit(o Order) error
 	// Exit closes the scope's positions that copied wallet in coin.
-	Exit(ctx context.Context, tx pgx.Tx, scope, wallet, coin string, at time.Time) error
+	Exit(scope, wallet, coin string, at time.Time) error
 }
 
 // Position is a simulated position.

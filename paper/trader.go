@@ -2,6 +2,7 @@ package paper
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -18,358 +19,346 @@ import (
 const lockKey = 0x7061706572 // "paper"
 
 // Trader is the risk gate in front of the paper executor, run inside the signal
-// stage's transaction. It implements signal.Consumer and Executor.
+// stage's transaction. It implements signal.Consumer.
+//
+// A batch is simulated in memory: the trader reads what the batch touches (marks,
+// live positions, accounts, breakers) in two round trips, runs the steps in stream
+// order — prices fill, stop and mark; signals pass the gate and become orders — and
+// writes everything back in two more. The result is the same as applying the steps
+// one by one against the database, and costs the same whether the batch holds one
+// signal or a thousand.
 type Trader struct {
 	st  *store.Store
 	cfg Config
-	// exec carries out approved orders; the Trader itself unless replaced.
-	exec Executor
 }
 
 var (
 	_ signal.Consumer = (*Trader)(nil)
-	_ Executor        = (*Trader)(nil)
+	_ Executor        = (*session)(nil)
 )
 
 // NewTrader returns the paper trader.
 func NewTrader(st *store.Store, cfg Config) *Trader {
-	t := &Trader{st: st, cfg: cfg.withDefaults()}
-	t.exec = t
-	return t
+	return &Trader{st: st, cfg: cfg.withDefaults()}
 }
 
-func enabledScopes(ctx context.Context, tx pgx.Tx) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT scope FROM paper_scopes WHERE enabled ORDER BY scope`)
-	if err != nil {
-		return nil, fmt.Errorf("paper scopes: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("paper scopes: %w", err)
-	}
-	return out, nil
-}
-
-func lock(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
-		return fmt.Errorf("paper lock: %w", err)
-	}
-	return nil
-}
-
-// OnSignals runs the gate on each new entry signal of a traded rule for every enabled
-// scope, stores every decision, and submits the approved ones; with
-// CloseOnWalletExit, a wallet's close or flip exits the positions that copied it.
+// OnSignals runs one step of signals (see OnBatch).
 func (t *Trader) OnSignals(ctx context.Context, tx pgx.Tx, sigs []signal.Stored) error {
-	var entries, exits []signal.Stored
-	for _, s := range sigs {
-		switch {
-		case slices.Contains(t.cfg.Rules, s.Rule) && s.Entry() && s.Dir() != 0:
-			entries = append(entries, s)
-		case t.cfg.CloseOnWalletExit && s.Wallet != "" && (s.Action == "close" || s.Action == "flip"):
-			exits = append(exits, s)
-		}
-	}
-	if len(entries) == 0 && len(exits) == 0 {
-		return nil
-	}
-	scopes, err := enabledScopes(ctx, tx)
-	if err != nil || len(scopes) == 0 {
-		return err
-	}
-	if err := lock(ctx, tx); err != nil {
-		return err
-	}
-	settings, err := risk.LoadSettings(ctx, tx)
-	if err != nil {
-		return err
-	}
-	for _, scope := range scopes {
-		if err := t.ensureAccount(ctx, tx, scope); err != nil {
-			return err
-		}
-		for _, s := range exits {
-			if err := t.exec.Exit(ctx, tx, scope, s.Wallet, s.Coin, s.TS); err != nil {
-				return err
-			}
-		}
-		for _, s := range entries {
-			if err := t.gate(ctx, tx, settings, scope, s); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return t.OnBatch(ctx, tx, []signal.Step{{Signals: sigs}})
 }
 
-// gate decides on one signal for one scope and submits it when approved.
-func (t *Trader) gate(ctx context.Context, tx pgx.Tx, settings risk.Settings, scope string, s signal.Stored) error {
-	pf, err := t.exec.Portfolio(ctx, tx, scope)
-	if err != nil {
-		return err
-	}
-	sw, err := risk.LoadSwitches(ctx, tx, settings, scope, s.TS)
-	if err != nil {
-		return err
-	}
-	m, err := t.market(ctx, tx, settings, s.Coin, s.TS)
-	if err != nil {
-		return err
-	}
-	d := risk.Decide(settings, sw, pf, m, risk.Request{Coin: s.Coin, Dir: s.Dir(), TS: s.TS, Edge: s.Edge})
-	fresh, err := risk.Record(ctx, tx, s.ID, scope, d)
-	if err != nil || !fresh || !d.Approved {
-		return err
-	}
-	return t.exec.Submit(ctx, tx, Order{Scope: scope, SignalID: s.ID, Wallet: s.Wallet, Coin: s.Coin, Dir: s.Dir(),
-		SizeUSD: d.SizeUSD, SignalTS: s.TS})
-}
-
-// market reads the coin's last price and volatility as the stage saw them, and its
-// liquidity: the notional of wallet actions in it over the liquidity window.
-func (t *Trader) market(ctx context.Context, tx pgx.Tx, s risk.Settings, coin string, at time.Time) (risk.Market, error) {
-	var m risk.Market
-	var varSec float64
-	var n int64
-	err := tx.QueryRow(ctx, `SELECT px, ts, var_sec, n FROM paper_marks WHERE coin = $1`, coin).Scan(&m.Price, &m.PriceTS, &varSec, &n)
-	if err != nil && err != pgx.ErrNoRows {
-		return m, fmt.Errorf("mark of %s: %w", coin, err)
-	}
-	if n >= t.cfg.MinVolTicks && varSec > 0 {
-		m.HorizonVol = math.Sqrt(varSec * s.VolHorizonHours * 3600)
-	}
-	win := time.Duration(s.LiquidityWindowMin * float64(time.Minute))
-	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(usd), 0) FROM signal_actions WHERE coin = $1 AND ts > $2 AND ts <= $3`,
-		coin, at.Add(-win), at).Scan(&m.LiquidityUSD); err != nil {
-		return m, fmt.Errorf("liquidity of %s: %w", coin, err)
-	}
-	return m, nil
-}
-
-func (t *Trader) ensureAccount(ctx context.Context, tx pgx.Tx, scope string) error {
-	e := t.cfg.StartingEquity
-	_, err := tx.Exec(ctx, `INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
-		VALUES ($1, $2, $2, $2, $2) ON CONFLICT (scope) DO NOTHING`, scope, e)
-	if err != nil {
-		return fmt.Errorf("paper account %s: %w", scope, err)
-	}
-	return nil
-}
-
-// Portfolio implements Executor.
-func (t *Trader) Portfolio(ctx context.Context, tx pgx.Tx, scope string) (risk.Portfolio, error) {
-	var p risk.Portfolio
-	err := tx.QueryRow(ctx, `SELECT equity, day_start_equity, peak_equity FROM paper_accounts WHERE scope = $1`, scope).
-		Scan(&p.Equity, &p.DayStartEquity, &p.PeakEquity)
-	if err != nil {
-		return p, fmt.Errorf("paper account %s: %w", scope, err)
-	}
-	live, err := loadPositions(ctx, tx, `WHERE scope = $1 AND status <> 'closed'`, scope)
-	if err != nil {
-		return p, err
-	}
-	for _, q := range live {
-		usd := q.SizeUSD
-		if q.Status == "open" {
-			usd = q.Qty * q.MarkPx
-		}
-		rp := risk.Position{Coin: q.Coin, Dir: q.Dir, USD: usd}
-		if q.OpenedAt != nil {
-			rp.OpenedAt = *q.OpenedAt
-		}
-		p.Positions = append(p.Positions, rp)
-	}
-	rows, err := tx.Query(ctx, `SELECT coin, max(signal_ts) FROM paper_positions WHERE scope = $1 AND exit_reason <> $2 GROUP BY coin`, scope, ExitNeverFills)
-	if err != nil {
-		return p, fmt.Errorf("last entries of %s: %w", scope, err)
-	}
-	p.LastEntry = map[string]time.Time{}
-	var c string
-	var ts time.Time
-	if _, err := pgx.ForEachRow(rows, []any{&c, &ts}, func() error { p.LastEntry[c] = ts; return nil }); err != nil {
-		return p, fmt.Errorf("last entries of %s: %w", scope, err)
-	}
-	return p, nil
-}
-
-// Submit implements Executor: the order waits for the coin's next observed price.
-func (t *Trader) Submit(ctx context.Context, tx pgx.Tx, o Order) error {
-	_, err := tx.Exec(ctx, `INSERT INTO paper_positions (scope, signal_id, wallet, coin, dir, status, size_usd, signal_ts)
-		VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (scope, signal_id) DO NOTHING`,
-		o.Scope, o.SignalID, o.Wallet, o.Coin, o.Dir, o.SizeUSD, o.SignalTS)
-	if err != nil {
-		return fmt.Errorf("paper order on signal %d for %s: %w", o.SignalID, o.Scope, err)
-	}
-	return nil
-}
-
-// Exit implements Executor: open positions that copied wallet in coin close at the
-// next price; pending ones are cancelled.
-func (t *Trader) Exit(ctx context.Context, tx pgx.Tx, scope, wallet, coin string, at time.Time) error {
-	if _, err := tx.Exec(ctx, `UPDATE paper_positions SET exit_asked = true
-		WHERE scope = $1 AND wallet = $2 AND coin = $3 AND status = 'open' AND opened_at <= $4`, scope, wallet, coin, at); err != nil {
-		return fmt.Errorf("paper exit %s %s: %w", wallet, coin, err)
-	}
-	if _, err := tx.Exec(ctx, `UPDATE paper_positions SET status = 'closed', exit_reason = $5, closed_at = $4
-		WHERE scope = $1 AND wallet = $2 AND coin = $3 AND status = 'pending' AND signal_ts <= $4`, scope, wallet, coin, at, ExitNeverFills); err != nil {
-		return fmt.Errorf("paper cancel %s %s: %w", wallet, coin, err)
-	}
-	return nil
-}
-
-// OnPrices updates the coins' marks and volatility, then fills pending orders, runs
-// the exits and marks open positions by each tick in order, and updates the accounts'
-// equity, peak, drawdown and day, tripping a scope's breaker when its losses reach the
-// limits.
+// OnPrices runs one step of price ticks (see OnBatch).
 func (t *Trader) OnPrices(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) error {
-	coins, any, err := t.updateMarks(ctx, tx, ticks)
-	if err != nil {
-		return err
-	}
-	if !any {
-		return nil
-	}
-	if err := lock(ctx, tx); err != nil {
-		return err
-	}
-	live, err := loadPositions(ctx, tx, `WHERE coin = ANY($1) AND status <> 'closed' ORDER BY id`, coins)
-	if err != nil {
-		return err
-	}
-	settings, err := risk.LoadSettings(ctx, tx)
-	if err != nil {
-		return err
-	}
-	accts := map[string]*account{}
-	for _, p := range live {
-		if _, ok := accts[p.Scope]; !ok {
-			a, err := loadAccount(ctx, tx, p.Scope)
-			if err != nil {
-				return err
-			}
-			accts[p.Scope] = a
-		}
-	}
-	changed := map[int64]bool{}
-	for _, tk := range ticks {
-		touched := map[string]bool{}
-		for _, p := range live {
-			if p.Coin != tk.Coin || p.Status == "closed" {
-				continue
-			}
-			a := accts[p.Scope]
-			switch p.Status {
-			case "pending":
-				if !tk.TS.After(p.SignalTS) {
-					continue
-				}
-				fee := t.cfg.fillEntry(p, tk.Px, tk.TS)
-				a.realized -= fee
-				a.fees += fee
-				if err := insertFill(ctx, tx, p, tk, "buy", p.EntryPx, fee, "entry"); err != nil {
-					return err
-				}
-			case "open":
-				if p.MarkTS != nil && !tk.TS.After(*p.MarkTS) {
-					continue // an old or replayed price
-				}
-				if why := t.cfg.exitReason(p, tk.Px, tk.TS); why != "" {
-					realized, fee := t.cfg.fillExit(p, tk.Px, tk.TS, why)
-					a.realized += realized
-					a.fees += fee
-					if err := insertFill(ctx, tx, p, tk, "sell", p.ExitPx, fee, why); err != nil {
-						return err
-					}
-				} else {
-					if float64(p.Dir)*(tk.Px-p.BestPx) > 0 {
-						p.BestPx = tk.Px
-					}
-					ts := tk.TS
-					p.MarkPx, p.MarkTS = tk.Px, &ts
-				}
-			}
-			changed[p.ID] = true
-			touched[p.Scope] = true
-		}
-		for scope := range touched {
-			a := accts[scope]
-			unreal := 0.0
-			for _, q := range live {
-				if q.Scope == scope {
-					unreal += q.unrealized()
-				}
-			}
-			if err := a.mark(ctx, tx, settings, a.start+a.realized+unreal, tk.TS); err != nil {
-				return err
-			}
-		}
-	}
-	for _, p := range live {
-		if changed[p.ID] {
-			if err := savePosition(ctx, tx, p); err != nil {
-				return err
-			}
-		}
-	}
-	for _, a := range accts {
-		if err := a.save(ctx, tx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.OnBatch(ctx, tx, []signal.Step{{Ticks: ticks}})
 }
 
-// updateMarks records each coin's last price and its volatility (an EWMA of squared
-// log returns per second) and returns the coins ticked, and whether any of them has a
-// live paper position (read in the same round trip as the marks). A tick not newer
-// than the coin's mark (a replay) changes nothing.
-func (t *Trader) updateMarks(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) ([]string, bool, error) {
-	type mark struct {
-		px     float64
-		ts     time.Time
-		varSec float64
-		n      int64
-		seen   bool
-	}
-	var coins []string
-	for _, tk := range ticks {
-		if !slices.Contains(coins, tk.Coin) {
-			coins = append(coins, tk.Coin)
+// OnBatch implements signal.Consumer. Each price tick updates its coin's mark and
+// volatility, fills pending orders, runs the exits and marks open positions, and
+// updates the accounts' equity, peak, drawdown and day, tripping a scope's breaker
+// when its losses reach the limits. Each new entry signal of a traded rule goes
+// through the gate of every enabled scope; every decision is stored and the approved
+// ones become orders that wait for the coin's next price. With CloseOnWalletExit, a
+// wallet's close or flip exits the positions that copied it.
+func (t *Trader) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) error {
+	s := &session{t: t, cfg: t.cfg, marks: map[string]*mark{}, accts: map[string]*account{},
+		breakers: map[string]*breaker{}, lastEntry: map[scopeCoin]time.Time{}, liquidity: map[int64]float64{},
+		decided: map[decisionKey]bool{}, equity: map[equityKey]float64{}}
+	s.exec = s
+	for _, st := range steps {
+		for _, tk := range st.Ticks {
+			s.addCoin(tk.Coin, true)
+		}
+		for _, sg := range st.Signals {
+			switch {
+			case t.entry(sg):
+				s.entries = append(s.entries, sg)
+				s.addCoin(sg.Coin, false)
+			case t.exit(sg):
+				s.exits = true
+			}
 		}
 	}
-	marks := map[string]*mark{}
-	for _, c := range coins {
-		marks[c] = &mark{}
+	if len(s.coins) == 0 && !s.exits {
+		return nil
 	}
+	if err := s.read(ctx, tx); err != nil {
+		return err
+	}
+	for _, st := range steps {
+		for _, tk := range st.Ticks {
+			if err := s.tick(tk); err != nil {
+				return err
+			}
+		}
+		if len(st.Signals) > 0 {
+			if err := s.signals(st.Signals); err != nil {
+				return err
+			}
+		}
+	}
+	return s.write(ctx, tx)
+}
+
+// entry: a new entry signal of a traded rule.
+func (t *Trader) entry(s signal.Stored) bool {
+	return slices.Contains(t.cfg.Rules, s.Rule) && s.Entry() && s.Dir() != 0
+}
+
+// exit: a followed wallet's close or flip, when positions follow their wallet out.
+func (t *Trader) exit(s signal.Stored) bool {
+	return t.cfg.CloseOnWalletExit && s.Wallet != "" && (s.Action == "close" || s.Action == "flip")
+}
+
+type scopeCoin struct{ scope, coin string }
+type decisionKey struct {
+	signal int64
+	scope  string
+}
+type equityKey struct {
+	scope string
+	ts    int64
+}
+
+// mark is a coin's last price and volatility estimate.
+type mark struct {
+	px     float64
+	ts     time.Time
+	varSec float64
+	n      int64
+	seen   bool
+	dirty  bool
+}
+
+// breaker is a scope's circuit breaker as the batch leaves it.
+type breaker struct {
+	on     bool
+	reason string
+	at     *time.Time
+	// tripped or reset during the batch: written back
+	tripped, reset bool
+}
+
+// decision is one gate decision to store.
+type decision struct {
+	signal int64
+	scope  string
+	d      risk.Decision
+}
+
+// fill is one simulated execution to store.
+type fill struct {
+	pos                    *Position
+	ts                     time.Time
+	side                   string
+	qty, observed, px, fee float64
+	reason                 string
+}
+
+// session is one batch's paper state, in memory.
+type session struct {
+	t    *Trader
+	cfg  Config
+	exec Executor // carries out the gate's orders: the session itself
+
+	coins     []string // coins ticked or traded by the batch
+	tickCoins []string
+	entries   []signal.Stored
+	exits     bool
+
+	settings   risk.Settings
+	halted     bool
+	haltReason string
+	scopes     []string // enabled
+	marks      map[string]*mark
+	live       []*Position // not closed at the start, in id order, then the batch's new orders
+	newOrders  []*Position
+	accts      map[string]*account
+	breakers   map[string]*breaker
+	lastEntry  map[scopeCoin]time.Time // latest entry per scope and coin among positions closed before the batch
+	liquidity  map[int64]float64       // per entry signal
+	decided    map[decisionKey]bool    // decisions stored before the batch
+	decisions  []decision
+	fills      []fill
+	equity     map[equityKey]float64
+	eqOrder    []equityKey
+	changed    []*Position
+	isChanged  map[*Position]bool
+}
+
+func (s *session) addCoin(c string, ticked bool) {
+	if !slices.Contains(s.coins, c) {
+		s.coins = append(s.coins, c)
+	}
+	if ticked && !slices.Contains(s.tickCoins, c) {
+		s.tickCoins = append(s.tickCoins, c)
+	}
+}
+
+// read loads the state the batch needs. When only the marks change (no enabled scope
+// trades and no position lives in a ticked coin) nothing else is read and no lock is
+// taken.
+func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 	var live bool
 	b := &pgx.Batch{}
-	b.Queue(`SELECT coin, px, ts, var_sec, n FROM paper_marks WHERE coin = ANY($1)`, coins).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT scope FROM paper_scopes WHERE enabled ORDER BY scope`).Query(func(rows pgx.Rows) error {
+		var err error
+		if s.scopes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return fmt.Errorf("paper scopes: %w", err)
+		}
+		return nil
+	})
+	b.Queue(`SELECT coin, px, ts, var_sec, n FROM paper_marks WHERE coin = ANY($1)`, s.coins).Query(func(rows pgx.Rows) error {
 		var c string
 		var m mark
 		if _, err := pgx.ForEachRow(rows, []any{&c, &m.px, &m.ts, &m.varSec, &m.n}, func() error {
-			m.seen = true
-			*marks[c] = m
+			mm := m
+			mm.seen = true
+			s.marks[c] = &mm
 			return nil
 		}); err != nil {
 			return fmt.Errorf("paper marks: %w", err)
 		}
 		return nil
 	})
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM paper_positions WHERE coin = ANY($1) AND status <> 'closed')`, coins).QueryRow(func(r pgx.Row) error {
+	b.Queue(`SELECT EXISTS (SELECT 1 FROM paper_positions WHERE coin = ANY($1) AND status <> 'closed')`, s.tickCoins).QueryRow(func(r pgx.Row) error {
 		if err := r.Scan(&live); err != nil {
 			return fmt.Errorf("live paper positions: %w", err)
 		}
 		return nil
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, false, err
+		return err
 	}
-	alpha := 1 - math.Pow(0.5, 1/t.cfg.VolHalfLife)
-	for _, tk := range ticks {
-		m := marks[tk.Coin]
-		if m.seen && !tk.TS.After(m.ts) {
-			continue
+	for _, c := range s.coins {
+		if s.marks[c] == nil {
+			s.marks[c] = &mark{}
 		}
+	}
+	trades := len(s.scopes) > 0 && (len(s.entries) > 0 || s.exits)
+	if !trades && !live {
+		// Only the marks change: no lock needed (a coin's prices come from one shard).
+		s.scopes = nil
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
+		return fmt.Errorf("paper lock: %w", err)
+	}
+	var ids []int64
+	var coins []string
+	var tss []time.Time
+	for _, sg := range s.entries {
+		ids, coins, tss = append(ids, sg.ID), append(coins, sg.Coin), append(tss, sg.TS)
+	}
+	scopes := s.scopes
+	if !trades {
+		scopes = nil
+	}
+	b = &pgx.Batch{}
+	if len(scopes) > 0 {
+		b.Queue(`INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
+			SELECT sc, $2, $2, $2, $2 FROM unnest($1::text[]) AS sc ON CONFLICT (scope) DO NOTHING`, scopes, s.cfg.StartingEquity)
+	}
+	b.Queue(`SELECT name, value FROM risk_settings`).Query(func(rows pgx.Rows) error {
+		var err error
+		s.settings, err = risk.ScanSettings(rows)
+		return err
+	})
+	b.Queue(`SELECT halted, reason FROM risk_state WHERE id = 1`).QueryRow(func(r pgx.Row) error {
+		if err := r.Scan(&s.halted, &s.haltReason); err != nil {
+			return fmt.Errorf("read kill switch: %w", err)
+		}
+		return nil
+	})
+	// The scopes the batch touches: those trading, and those with a live position in a
+	// ticked coin. All their live positions are needed (an account's equity counts
+	// every open position, not only the ticked coins').
+	const touched = `(SELECT unnest($1::text[]) UNION SELECT scope FROM paper_positions WHERE status <> 'closed' AND coin = ANY($2))`
+	b.Queue(`SELECT `+positionCols+` FROM paper_positions
+		WHERE status <> 'closed' AND scope IN `+touched+` ORDER BY id`, scopes, s.tickCoins).Query(func(rows pgx.Rows) error {
+		var err error
+		s.live, err = scanPositions(rows)
+		return err
+	})
+	b.Queue(`SELECT scope, start_equity, equity, realized, fees, peak_equity, max_drawdown, day, day_start_equity
+		FROM paper_accounts WHERE scope IN `+touched, scopes, s.tickCoins).Query(func(rows pgx.Rows) error {
+		var a account
+		_, err := pgx.ForEachRow(rows, []any{&a.scope, &a.start, &a.equity, &a.realized, &a.fees, &a.peak, &a.maxDD, &a.day, &a.dayStart}, func() error {
+			aa := a
+			s.accts[a.scope] = &aa
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("paper accounts: %w", err)
+		}
+		return nil
+	})
+	b.Queue(`SELECT scope, tripped, reason, tripped_at FROM risk_breakers WHERE scope IN `+touched, scopes, s.tickCoins).Query(func(rows pgx.Rows) error {
+		var sc string
+		var br breaker
+		_, err := pgx.ForEachRow(rows, []any{&sc, &br.on, &br.reason, &br.at}, func() error {
+			bb := br
+			s.breakers[sc] = &bb
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read breakers: %w", err)
+		}
+		return nil
+	})
+	if len(scopes) > 0 && len(ids) > 0 {
+		// The cooldown's last entries among positions closed before the batch (the live
+		// ones are in memory); an order cancelled before it filled is no entry.
+		b.Queue(`SELECT scope, coin, max(signal_ts) FROM paper_positions
+			WHERE scope = ANY($1) AND coin = ANY($2) AND status = 'closed' AND exit_reason <> $3 GROUP BY scope, coin`,
+			scopes, s.coins, ExitNeverFills).Query(func(rows pgx.Rows) error {
+			var k scopeCoin
+			var ts time.Time
+			if _, err := pgx.ForEachRow(rows, []any{&k.scope, &k.coin, &ts}, func() error { s.lastEntry[k] = ts; return nil }); err != nil {
+				return fmt.Errorf("last entries: %w", err)
+			}
+			return nil
+		})
+		b.Queue(`SELECT signal_id, scope FROM risk_decisions WHERE signal_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+			var k decisionKey
+			if _, err := pgx.ForEachRow(rows, []any{&k.signal, &k.scope}, func() error { s.decided[k] = true; return nil }); err != nil {
+				return fmt.Errorf("earlier decisions: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if len(ids) > 0 && len(scopes) > 0 {
+		// Liquidity: the notional of wallet actions in the coin over the window before
+		// each signal (the batch's own actions are already stored).
+		win := time.Duration(s.settings.LiquidityWindowMin * float64(time.Minute))
+		rows, err := tx.Query(ctx, `SELECT u.id, coalesce((SELECT sum(a.usd) FROM signal_actions a
+			WHERE a.coin = u.coin AND a.ts > u.ts - $4::interval AND a.ts <= u.ts), 0)
+			FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, coin, ts)`, ids, coins, tss, win)
+		if err != nil {
+			return fmt.Errorf("liquidity: %w", err)
+		}
+		var id int64
+		var usd float64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &usd}, func() error { s.liquidity[id] = usd; return nil }); err != nil {
+			return fmt.Errorf("liquidity: %w", err)
+		}
+	}
+	for _, sc := range scopes {
+		if s.accts[sc] == nil {
+			return fmt.Errorf("paper account %s: missing", sc)
+		}
+	}
+	return nil
+}
+
+// tick applies one price: the coin's mark and volatility (an EWMA of squared log
+// returns per second), then its live positions in id order, then the touched accounts.
+// A tick not newer than the coin's mark (a replay) leaves the mark alone.
+func (s *session) tick(tk signal.Tick) error {
+	m := s.marks[tk.Coin]
+	if !m.seen || tk.TS.After(m.ts) {
 		if m.seen && m.px > 0 && tk.Px > 0 {
 			r := math.Log(tk.Px / m.px)
 			dt := math.Max(tk.TS.Sub(m.ts).Seconds(), 1e-3)
@@ -377,50 +366,91 @@ func (t *Trader) updateMarks(ctx context.Context, tx pgx.Tx, ticks []signal.Tick
 			if m.n == 0 {
 				m.varSec = v
 			} else {
+				alpha := 1 - math.Pow(0.5, 1/s.cfg.VolHalfLife)
 				m.varSec = (1-alpha)*m.varSec + alpha*v
 			}
 			m.n++
 		}
-		m.px, m.ts, m.seen = tk.Px, tk.TS, true
+		m.px, m.ts, m.seen, m.dirty = tk.Px, tk.TS, true, true
 	}
-	n := len(coins)
-	cs, px, ts, vs, ns := make([]string, 0, n), make([]float64, 0, n), make([]time.Time, 0, n), make([]float64, 0, n), make([]int64, 0, n)
-	for _, c := range coins {
-		m := marks[c]
-		cs, px, ts, vs, ns = append(cs, c), append(px, m.px), append(ts, m.ts), append(vs, m.varSec), append(ns, m.n)
+	var touched []string
+	for _, p := range s.live {
+		if p.Coin != tk.Coin || p.Status == "closed" {
+			continue
+		}
+		a := s.accts[p.Scope]
+		if a == nil {
+			return fmt.Errorf("paper account %s: missing", p.Scope)
+		}
+		switch p.Status {
+		case "pending":
+			if !tk.TS.After(p.SignalTS) {
+				continue
+			}
+			fee := s.cfg.fillEntry(p, tk.Px, tk.TS)
+			a.realized -= fee
+			a.fees += fee
+			s.addFill(p, tk, "buy", p.EntryPx, fee, "entry")
+		case "open":
+			if p.MarkTS != nil && !tk.TS.After(*p.MarkTS) {
+				continue // an old or replayed price
+			}
+			if why := s.cfg.exitReason(p, tk.Px, tk.TS); why != "" {
+				realized, fee := s.cfg.fillExit(p, tk.Px, tk.TS, why)
+				a.realized += realized
+				a.fees += fee
+				s.addFill(p, tk, "sell", p.ExitPx, fee, why)
+			} else {
+				if float64(p.Dir)*(tk.Px-p.BestPx) > 0 {
+					p.BestPx = tk.Px
+				}
+				ts := tk.TS
+				p.MarkPx, p.MarkTS = tk.Px, &ts
+			}
+		}
+		s.change(p)
+		if !slices.Contains(touched, p.Scope) {
+			touched = append(touched, p.Scope)
+		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO paper_marks (coin, px, ts, var_sec, n)
-		SELECT * FROM unnest($1::text[], $2::float8[], $3::timestamptz[], $4::float8[], $5::bigint[])
-		ON CONFLICT (coin) DO UPDATE SET px = EXCLUDED.px, ts = EXCLUDED.ts, var_sec = EXCLUDED.var_sec, n = EXCLUDED.n`,
-		cs, px, ts, vs, ns)
-	if err != nil {
-		return nil, false, fmt.Errorf("save paper marks: %w", err)
+	for _, scope := range touched {
+		a := s.accts[scope]
+		unreal := 0.0
+		for _, q := range s.live {
+			if q.Scope == scope {
+				unreal += q.unrealized()
+			}
+		}
+		s.markAccount(a, a.start+a.realized+unreal, tk.TS)
 	}
-	return coins, live, nil
+	return nil
 }
 
-// account is a paper account being updated.
-type account struct {
-	scope                       string
-	start, equity, realized     float64
-	fees, peak, maxDD, dayStart float64
-	day                         *time.Time
-}
-
-func loadAccount(ctx context.Context, tx pgx.Tx, scope string) (*account, error) {
-	a := &account{scope: scope}
-	err := tx.QueryRow(ctx, `SELECT start_equity, equity, realized, fees, peak_equity, max_drawdown, day, day_start_equity
-		FROM paper_accounts WHERE scope = $1`, scope).Scan(&a.start, &a.equity, &a.realized, &a.fees, &a.peak, &a.maxDD, &a.day, &a.dayStart)
-	if err != nil {
-		return nil, fmt.Errorf("paper account %s: %w", scope, err)
+func (s *session) change(p *Position) {
+	if s.isChanged == nil {
+		s.isChanged = map[*Position]bool{}
 	}
-	return a, nil
+	if !s.isChanged[p] {
+		s.isChanged[p] = true
+		s.changed = append(s.changed, p)
+	}
 }
 
-// mark sets the account's equity at (event) time ts: the day rolls over at UTC
+func (s *session) addFill(p *Position, tk signal.Tick, side string, px, fee float64, reason string) {
+	if p.Dir < 0 {
+		if side == "buy" {
+			side = "sell"
+		} else {
+			side = "buy"
+		}
+	}
+	s.fills = append(s.fills, fill{pos: p, ts: tk.TS, side: side, qty: p.Qty, observed: tk.Px, px: px, fee: fee, reason: reason})
+}
+
+// markAccount sets the account's equity at (event) time ts: the day rolls over at UTC
 // midnight (the day starts at the equity before this tick), the peak and drawdown
 // follow, a point joins the equity curve, and the breaker trips on a breach.
-func (a *account) mark(ctx context.Context, tx pgx.Tx, s risk.Settings, equity float64, ts time.Time) error {
+func (s *session) markAccount(a *account, equity float64, ts time.Time) {
 	day := ts.UTC().Truncate(24 * time.Hour)
 	if a.day == nil || !a.day.Equal(day) {
 		a.day = &day
@@ -431,38 +461,341 @@ func (a *account) mark(ctx context.Context, tx pgx.Tx, s risk.Settings, equity f
 	if a.peak > 0 {
 		a.maxDD = math.Max(a.maxDD, (a.peak-equity)/a.peak)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO paper_equity (scope, ts, equity) VALUES ($1, $2, $3)
-		ON CONFLICT (scope, ts) DO UPDATE SET equity = EXCLUDED.equity`, a.scope, ts, equity); err != nil {
-		return fmt.Errorf("equity of %s: %w", a.scope, err)
+	a.dirty = true
+	k := equityKey{a.scope, ts.UnixNano()}
+	if _, ok := s.equity[k]; !ok {
+		s.eqOrder = append(s.eqOrder, k)
 	}
-	if why, ok := risk.Breach(s, risk.Portfolio{Equity: equity, DayStartEquity: a.dayStart, PeakEquity: a.peak}); ok {
-		return risk.Trip(ctx, tx, a.scope, why, ts)
-	}
-	return nil
-}
-
-func (a *account) save(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `UPDATE paper_accounts SET equity = $2, realized = $3, fees = $4, peak_equity = $5,
-		max_drawdown = $6, day = $7, day_start_equity = $8, updated_at = now() WHERE scope = $1`,
-		a.scope, a.equity, a.realized, a.fees, a.peak, a.maxDD, a.day, a.dayStart)
-	if err != nil {
-		return fmt.Errorf("save paper account %s: %w", a.scope, err)
-	}
-	return nil
-}
-
-func insertFill(ctx context.Context, tx pgx.Tx, p *Position, tk signal.Tick, side string, px, fee float64, reason string) error {
-	if p.Dir < 0 {
-		if side == "buy" {
-			side = "sell"
-		} else {
-			side = "buy"
+	s.equity[k] = equity
+	if why, ok := risk.Breach(s.settings, risk.Portfolio{Equity: equity, DayStartEquity: a.dayStart, PeakEquity: a.peak}); ok {
+		br := s.breaker(a.scope)
+		if !br.on {
+			at := ts
+			br.on, br.reason, br.at, br.tripped = true, why, &at, true
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO paper_fills (position_id, scope, ts, side, qty, observed_px, px, fee, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, p.ID, p.Scope, tk.TS, side, p.Qty, tk.Px, px, fee, reason)
+}
+
+func (s *session) breaker(scope string) *breaker {
+	br := s.breakers[scope]
+	if br == nil {
+		br = &breaker{}
+		s.breakers[scope] = br
+	}
+	return br
+}
+
+// signals runs one step of signals: for every enabled scope, the wallet exits first,
+// then each entry through the gate.
+func (s *session) signals(sigs []signal.Stored) error {
+	for _, scope := range s.scopes {
+		for _, sg := range sigs {
+			if s.t.exit(sg) {
+				if err := s.exec.Exit(scope, sg.Wallet, sg.Coin, sg.TS); err != nil {
+					return err
+				}
+			}
+		}
+		for _, sg := range sigs {
+			if s.t.entry(sg) && !s.decided[decisionKey{sg.ID, scope}] {
+				if err := s.gate(scope, sg); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// gate decides on one signal for one scope and places the order when approved.
+func (s *session) gate(scope string, sg signal.Stored) error {
+	s.decided[decisionKey{sg.ID, scope}] = true
+	sw := risk.Switches{Halted: s.halted, HaltReason: s.haltReason}
+	if br := s.breakers[scope]; br != nil && br.on {
+		if h := s.settings.BreakerResetHours; h > 0 && br.at != nil && sg.TS.Sub(*br.at) >= time.Duration(h*float64(time.Hour)) {
+			// Reset by time: the breaker measures from here on.
+			br.on, br.reason, br.at, br.reset = false, "", nil, true
+			if a := s.accts[scope]; a != nil {
+				a.dayStart, a.peak, a.dirty = a.equity, a.equity, true
+			}
+		} else {
+			sw.BreakerOn, sw.BreakerReason = true, br.reason
+		}
+	}
+	var m risk.Market
+	if mk := s.marks[sg.Coin]; mk != nil && mk.seen {
+		m.Price, m.PriceTS = mk.px, mk.ts
+		if mk.n >= s.cfg.MinVolTicks && mk.varSec > 0 {
+			m.HorizonVol = math.Sqrt(mk.varSec * s.settings.VolHorizonHours * 3600)
+		}
+	}
+	m.LiquidityUSD = s.liquidity[sg.ID]
+	pf, err := s.exec.Portfolio(scope)
 	if err != nil {
-		return fmt.Errorf("paper fill of position %d: %w", p.ID, err)
+		return err
+	}
+	d := risk.Decide(s.settings, sw, pf, m, risk.Request{Coin: sg.Coin, Dir: sg.Dir(), TS: sg.TS, Edge: sg.Edge})
+	s.decisions = append(s.decisions, decision{signal: sg.ID, scope: scope, d: d})
+	if !d.Approved {
+		return nil
+	}
+	return s.exec.Submit(Order{Scope: scope, SignalID: sg.ID, Wallet: sg.Wallet, Coin: sg.Coin, Dir: sg.Dir(), SizeUSD: d.SizeUSD, SignalTS: sg.TS})
+}
+
+// Portfolio is the scope's account as the gate sees it at this point of the batch.
+func (s *session) Portfolio(scope string) (risk.Portfolio, error) {
+	a := s.accts[scope]
+	if a == nil {
+		return risk.Portfolio{}, fmt.Errorf("paper account %s: missing", scope)
+	}
+	p := risk.Portfolio{Equity: a.equity, DayStartEquity: a.dayStart, PeakEquity: a.peak, LastEntry: map[string]time.Time{}}
+	for k, ts := range s.lastEntry {
+		if k.scope == scope {
+			p.LastEntry[k.coin] = ts
+		}
+	}
+	for _, q := range s.live {
+		if q.Scope != scope {
+			continue
+		}
+		if q.ExitReason != ExitNeverFills {
+			if last, ok := p.LastEntry[q.Coin]; !ok || q.SignalTS.After(last) {
+				p.LastEntry[q.Coin] = q.SignalTS
+			}
+		}
+		if q.Status == "closed" {
+			continue
+		}
+		usd := q.SizeUSD
+		if q.Status == "open" {
+			usd = q.Qty * q.MarkPx
+		}
+		rp := risk.Position{Coin: q.Coin, Dir: q.Dir, USD: usd}
+		if q.OpenedAt != nil {
+			rp.OpenedAt = *q.OpenedAt
+		}
+		p.Positions = append(p.Positions, rp)
+	}
+	return p, nil
+}
+
+// Submit places an approved entry: the order waits for the coin's next price.
+func (s *session) Submit(o Order) error {
+	p := &Position{Scope: o.Scope, SignalID: o.SignalID, Wallet: o.Wallet, Coin: o.Coin, Dir: o.Dir,
+		Status: "pending", SizeUSD: o.SizeUSD, SignalTS: o.SignalTS}
+	s.live = append(s.live, p)
+	s.newOrders = append(s.newOrders, p)
+	return nil
+}
+
+// Exit closes the scope's positions that copied wallet in coin: open ones at the next
+// price, pending ones are cancelled.
+func (s *session) Exit(scope, wallet, coin string, at time.Time) error {
+	for _, p := range s.live {
+		if p.Scope != scope || p.Wallet != wallet || p.Coin != coin {
+			continue
+		}
+		switch {
+		case p.Status == "open" && p.OpenedAt != nil && !p.OpenedAt.After(at):
+			p.ExitAsked = true
+			s.change(p)
+		case p.Status == "pending" && !p.SignalTS.After(at):
+			t := at
+			p.Status, p.ExitReason, p.ClosedAt = "closed", ExitNeverFills, &t
+			s.change(p)
+		}
+	}
+	return nil
+}
+
+// write stores what the batch changed: new orders first (their ids are needed by
+// their fills), then everything else in one round trip.
+func (s *session) write(ctx context.Context, tx pgx.Tx) error {
+	if len(s.newOrders) > 0 {
+		n := len(s.newOrders)
+		scopes, sigs := make([]string, n), make([]int64, n)
+		for i, p := range s.newOrders {
+			scopes[i], sigs[i] = p.Scope, p.SignalID
+		}
+		// Inserted as placed (pending); their later state in the batch is an update.
+		p0 := s.newOrders
+		wallets, coins, dirs, sizes, tss := make([]string, n), make([]string, n), make([]int32, n), make([]float64, n), make([]time.Time, n)
+		for i, p := range p0 {
+			wallets[i], coins[i], dirs[i], sizes[i], tss[i] = p.Wallet, p.Coin, int32(p.Dir), p.SizeUSD, p.SignalTS
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO paper_positions (scope, signal_id, wallet, coin, dir, status, size_usd, signal_ts)
+			SELECT sc, sg, w, c, d, 'pending', sz, ts
+			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::timestamptz[])
+			WITH ORDINALITY AS u(sc, sg, w, c, d, sz, ts, ord) ORDER BY ord
+			ON CONFLICT (scope, signal_id) DO NOTHING RETURNING scope, signal_id, id`,
+			scopes, sigs, wallets, coins, dirs, sizes, tss)
+		if err != nil {
+			return fmt.Errorf("paper orders: %w", err)
+		}
+		ids := map[decisionKey]int64{}
+		var k decisionKey
+		var id int64
+		if _, err := pgx.ForEachRow(rows, []any{&k.scope, &k.signal, &id}, func() error { ids[k] = id; return nil }); err != nil {
+			return fmt.Errorf("paper orders: %w", err)
+		}
+		for _, p := range s.newOrders {
+			id, ok := ids[decisionKey{p.SignalID, p.Scope}]
+			if !ok {
+				return fmt.Errorf("paper order on signal %d for %s: already placed", p.SignalID, p.Scope)
+			}
+			p.ID = id
+		}
+	}
+	b := &pgx.Batch{}
+	s.queueMarks(b)
+	if err := s.queueDecisions(b); err != nil {
+		return err
+	}
+	s.queueFills(b)
+	s.queuePositions(b)
+	s.queueEquity(b)
+	for _, a := range s.accts {
+		if a.dirty {
+			b.Queue(`UPDATE paper_accounts SET equity = $2, realized = $3, fees = $4, peak_equity = $5,
+				max_drawdown = $6, day = $7, day_start_equity = $8, updated_at = now() WHERE scope = $1`,
+				a.scope, a.equity, a.realized, a.fees, a.peak, a.maxDD, a.day, a.dayStart)
+		}
+	}
+	for scope, br := range s.breakers {
+		switch {
+		case br.on && br.tripped:
+			b.Queue(`INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, true, $2, $3)
+				ON CONFLICT (scope) DO UPDATE SET tripped = true, reason = EXCLUDED.reason, tripped_at = EXCLUDED.tripped_at, updated_at = now()
+				WHERE NOT risk_breakers.tripped`, scope, br.reason, br.at)
+		case !br.on && br.reset: // (it may have tripped in this very batch: no row yet)
+			b.Queue(`INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, false, '', NULL)
+				ON CONFLICT (scope) DO UPDATE SET tripped = false, reason = '', tripped_at = NULL, updated_at = now()`, scope)
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("save paper batch: %w", err)
+	}
+	return nil
+}
+
+func (s *session) queueMarks(b *pgx.Batch) {
+	var cs []string
+	var px, vs []float64
+	var ts []time.Time
+	var ns []int64
+	for _, c := range s.coins {
+		if m := s.marks[c]; m.dirty {
+			cs, px, ts, vs, ns = append(cs, c), append(px, m.px), append(ts, m.ts), append(vs, m.varSec), append(ns, m.n)
+		}
+	}
+	if len(cs) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO paper_marks (coin, px, ts, var_sec, n)
+		SELECT * FROM unnest($1::text[], $2::float8[], $3::timestamptz[], $4::float8[], $5::bigint[])
+		ON CONFLICT (coin) DO UPDATE SET px = EXCLUDED.px, ts = EXCLUDED.ts, var_sec = EXCLUDED.var_sec, n = EXCLUDED.n`,
+		cs, px, ts, vs, ns)
+}
+
+func (s *session) queueDecisions(b *pgx.Batch) error {
+	n := len(s.decisions)
+	if n == 0 {
+		return nil
+	}
+	sigs, scopes, ok, sizes, checks, rejects := make([]int64, n), make([]string, n), make([]bool, n), make([]float64, n), make([]string, n), make([]string, n)
+	for i, d := range s.decisions {
+		c, err := json.Marshal(d.d.Checks)
+		if err != nil {
+			return fmt.Errorf("encode checks: %w", err)
+		}
+		sigs[i], scopes[i], ok[i], sizes[i], checks[i], rejects[i] = d.signal, d.scope, d.d.Approved, d.d.SizeUSD, string(c), d.d.Reject
+	}
+	b.Queue(`INSERT INTO risk_decisions (signal_id, scope, approved, size_usd, checks, reject)
+		SELECT sg, sc, ok, sz, ch::jsonb, rj
+		FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::float8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(sg, sc, ok, sz, ch, rj, ord)
+		ORDER BY ord ON CONFLICT (signal_id, scope) DO NOTHING`, sigs, scopes, ok, sizes, checks, rejects)
+	return nil
+}
+
+func (s *session) queueFills(b *pgx.Batch) {
+	n := len(s.fills)
+	if n == 0 {
+		return
+	}
+	ids, scopes, ts, sides, qty, obs, px, fee, why := make([]int64, n), make([]string, n), make([]time.Time, n), make([]string, n),
+		make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]string, n)
+	for i, f := range s.fills {
+		ids[i], scopes[i], ts[i], sides[i], qty[i], obs[i], px[i], fee[i], why[i] = f.pos.ID, f.pos.Scope, f.ts, f.side, f.qty, f.observed, f.px, f.fee, f.reason
+	}
+	b.Queue(`INSERT INTO paper_fills (position_id, scope, ts, side, qty, observed_px, px, fee, reason)
+		SELECT p, sc, ts, sd, q, o, px, f, r
+		FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::text[])
+		WITH ORDINALITY AS u(p, sc, ts, sd, q, o, px, f, r, ord) ORDER BY ord`, ids, scopes, ts, sides, qty, obs, px, fee, why)
+}
+
+func (s *session) queuePositions(b *pgx.Batch) {
+	ps := s.changed // new orders that changed too: they were inserted as placed
+	n := len(ps)
+	if n == 0 {
+		return
+	}
+	var (
+		id                                            = make([]int64, n)
+		status, reason                                = make([]string, n), make([]string, n)
+		qty, entry, stop, take, trail, best, mpx, xpx = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		fees, pnl                                     = make([]float64, n), make([]float64, n)
+		opened, markTS, closed                        = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+		asked                                         = make([]bool, n)
+	)
+	for i, p := range ps {
+		id[i], status[i], reason[i] = p.ID, p.Status, p.ExitReason
+		qty[i], entry[i], stop[i], take[i], trail[i], best[i], mpx[i], xpx[i] = p.Qty, p.EntryPx, p.StopPx, p.TakePx, p.TrailPct, p.BestPx, p.MarkPx, p.ExitPx
+		fees[i], pnl[i] = p.Fees, p.PnL
+		opened[i], markTS[i], closed[i] = p.OpenedAt, p.MarkTS, p.ClosedAt
+		asked[i] = p.ExitAsked
+	}
+	b.Queue(`UPDATE paper_positions p SET status = u.status, qty = u.qty, entry_px = u.entry, opened_at = u.opened,
+		stop_px = u.stop, take_px = u.take, trail_pct = u.trail, best_px = u.best, mark_px = u.mpx, mark_ts = u.mts,
+		exit_asked = u.asked, closed_at = u.closed, exit_px = u.xpx, exit_reason = u.reason, fees = u.fees, pnl = u.pnl
+		FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::float8[], $5::timestamptz[], $6::float8[], $7::float8[],
+			$8::float8[], $9::float8[], $10::float8[], $11::timestamptz[], $12::bool[], $13::timestamptz[], $14::float8[],
+			$15::text[], $16::float8[], $17::float8[])
+			AS u(id, status, qty, entry, opened, stop, take, trail, best, mpx, mts, asked, closed, xpx, reason, fees, pnl)
+		WHERE p.id = u.id`,
+		id, status, qty, entry, opened, stop, take, trail, best, mpx, markTS, asked, closed, xpx, reason, fees, pnl)
+}
+
+func (s *session) queueEquity(b *pgx.Batch) {
+	n := len(s.eqOrder)
+	if n == 0 {
+		return
+	}
+	scopes, ts, eq := make([]string, n), make([]time.Time, n), make([]float64, n)
+	for i, k := range s.eqOrder {
+		scopes[i], ts[i], eq[i] = k.scope, time.Unix(0, k.ts).UTC(), s.equity[k]
+	}
+	b.Queue(`INSERT INTO paper_equity (scope, ts, equity) SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::float8[])
+		ON CONFLICT (scope, ts) DO UPDATE SET equity = EXCLUDED.equity`, scopes, ts, eq)
+}
+
+// account is a paper account being updated.
+type account struct {
+	scope                       string
+	start, equity, realized     float64
+	fees, peak, maxDD, dayStart float64
+	day                         *time.Time
+	dirty                       bool
+}
+
+func (t *Trader) ensureAccount(ctx context.Context, tx pgx.Tx, scope string) error {
+	e := t.cfg.StartingEquity
+	_, err := tx.Exec(ctx, `INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
+		VALUES ($1, $2, $2, $2, $2) ON CONFLICT (scope) DO NOTHING`, scope, e)
+	if err != nil {
+		return fmt.Errorf("paper account %s: %w", scope, err)
 	}
 	return nil
 }
@@ -479,6 +812,10 @@ func loadPositions(ctx context.Context, q rowQuerier, where string, args ...any)
 	if err != nil {
 		return nil, fmt.Errorf("paper positions: %w", err)
 	}
+	return scanPositions(rows)
+}
+
+func scanPositions(rows pgx.Rows) ([]*Position, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*Position, error) {
 		p := &Position{}
 		err := r.Scan(&p.ID, &p.Scope, &p.SignalID, &p.Wallet, &p.Coin, &p.Dir, &p.Status, &p.SizeUSD, &p.Qty, &p.EntryPx,
@@ -490,16 +827,4 @@ func loadPositions(ctx context.Context, q rowQuerier, where string, args ...any)
 		return nil, fmt.Errorf("paper positions: %w", err)
 	}
 	return out, nil
-}
-
-func savePosition(ctx context.Context, tx pgx.Tx, p *Position) error {
-	_, err := tx.Exec(ctx, `UPDATE paper_positions SET status = $2, qty = $3, entry_px = $4, opened_at = $5, stop_px = $6,
-		take_px = $7, trail_pct = $8, best_px = $9, mark_px = $10, mark_ts = $11, closed_at = $12, exit_px = $13,
-		exit_reason = $14, fees = $15, pnl = $16 WHERE id = $1`,
-		p.ID, p.Status, p.Qty, p.EntryPx, p.OpenedAt, p.StopPx, p.TakePx, p.TrailPct, p.BestPx, p.MarkPx, p.MarkTS,
-		p.ClosedAt, p.ExitPx, p.ExitReason, p.Fees, p.PnL)
-	if err != nil {
-		return fmt.Errorf("save paper position %d: %w", p.ID, err)
-	}
-	return nil
 }

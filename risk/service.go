@@ -43,14 +43,19 @@ type querier interface {
 
 // LoadSettings reads the settings: the stored values over Defaults.
 func LoadSettings(ctx context.Context, q querier) (Settings, error) {
-	s := Defaults()
 	rows, err := q.Query(ctx, `SELECT name, value FROM risk_settings`)
 	if err != nil {
-		return s, fmt.Errorf("read risk settings: %w", err)
+		return Defaults(), fmt.Errorf("read risk settings: %w", err)
 	}
+	return ScanSettings(rows)
+}
+
+// ScanSettings reads rows of (name, value) from risk_settings over Defaults.
+func ScanSettings(rows pgx.Rows) (Settings, error) {
+	s := Defaults()
 	var name string
 	var v float64
-	_, err = pgx.ForEachRow(rows, []any{&name, &v}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&name, &v}, func() error {
 		// A stored name this version does not know is ignored, not fatal.
 		_ = s.Set(name, v)
 		return nil

@@ -64,12 +64,19 @@ func Produce(t *testing.T, rdb *redis.Client, scfg stream.Config, path string) i
 // checkpoint has reached what was produced, then stops them.
 func RunStage(t *testing.T, st *store.Store, rdb *redis.Client, scfg stream.Config, cfg signal.Config, workers int) {
 	t.Helper()
+	RunStageBatch(t, st, rdb, scfg, cfg, workers, 0)
+}
+
+// RunStageBatch is RunStage with at most batch entries read and committed at once
+// (0: the runtime's default).
+func RunStageBatch(t *testing.T, st *store.Store, rdb *redis.Client, scfg stream.Config, cfg signal.Config, workers, batch int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	done := make(chan error, workers)
 	for i := 0; i < workers; i++ {
 		grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: signal.Group, Block: 50 * time.Millisecond,
-			Rebalance: 50 * time.Millisecond}, signal.NewSink(st, cfg))
+			Rebalance: 50 * time.Millisecond, Batch: batch}, signal.NewSink(st, cfg))
 		if err != nil {
 			t.Fatal(err)
 		}
