@@ -35,6 +35,7 @@ type Fanout struct {
 //
 // User settings filter by minimum USD, side and coin, drop alerts while muted,
 // hold them to the end of quiet hours and, in digest mode, to the next digest slot.
+// After the commit, wake the dispatchers with a Waker (or let them poll).
 func Enqueue(ctx context.Context, tx pgx.Tx, sigs []Signal) error {
 	return Fanout{}.Enqueue(ctx, tx, sigs)
 }
@@ -61,8 +62,12 @@ func (f Fanout) Enqueue(ctx context.Context, tx pgx.Tx, sigs []Signal) error {
 		every = DefaultDigestEvery
 	}
 	t := now().UTC()
+	users, chans, err := targets(ctx, tx, sigs)
+	if err != nil {
+		return err
+	}
 	var out []target
-	for _, sg := range sigs {
+	for i, sg := range sigs {
 		seen := map[string]bool{}
 		add := func(tg target) {
 			k := tg.platform + "\x00" + tg.chat
@@ -73,11 +78,7 @@ func (f Fanout) Enqueue(ctx context.Context, tx pgx.Tx, sigs []Signal) error {
 			tg.signal = sg.ID
 			out = append(out, tg)
 		}
-		users, err := userTargets(ctx, tx, sg)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
+		for _, u := range users[i] {
 			if !passes(u.settings, sg, t) {
 				continue
 			}
@@ -85,11 +86,7 @@ func (f Fanout) Enqueue(ctx context.Context, tx pgx.Tx, sigs []Signal) error {
 			add(target{platform: u.platform, chat: u.chat, kind: "private", reason: u.reason,
 				subscriber: "user:" + u.userID, digest: digest, due: due})
 		}
-		subs, err := channelTargets(ctx, tx, sg)
-		if err != nil {
-			return err
-		}
-		for _, s := range subs {
+		for _, s := range chans[i] {
 			kind := "channel"
 			if s.platform == "telegram" && strings.HasPrefix(s.chat, "-") {
 				kind = "group"
@@ -109,68 +106,79 @@ type userTarget struct {
 	settings                       bot.AlertSettings
 }
 
-// userTargets lists the users a signal may go to: followers of its wallet first,
-// then users who asked for its rule on every wallet.
-func userTargets(ctx context.Context, tx pgx.Tx, sg Signal) ([]userTarget, error) {
-	rows, err := tx.Query(ctx, `
-		SELECT u.platform, u.user_id, coalesce(u.alert_chat, u.user_id), w.reason,
-			coalesce(s.min_usd, 0), coalesce(s.sides, '{}'), coalesce(s.coins, '{}'),
-			s.quiet_from, s.quiet_to, coalesce(s.digest, false), s.muted_until
-		FROM (
-			SELECT platform, user_id, 'followed' AS reason, 0 AS pri FROM follows WHERE wallet = $1 AND $1 <> ''
-			UNION ALL
-			SELECT platform, user_id, 'rule', 1 FROM user_settings WHERE $2 = ANY (rules)
-		) w
-		JOIN users u USING (platform, user_id)
-		LEFT JOIN user_settings s USING (platform, user_id)
-		ORDER BY w.pri, u.platform, u.user_id`, strings.ToLower(sg.Wallet), sg.Rule)
-	if err != nil {
-		return nil, fmt.Errorf("alert fan-out of signal %d: subscribers: %w", sg.ID, err)
-	}
-	defer rows.Close()
-	var out []userTarget
-	for rows.Next() {
-		var u userTarget
-		var from, to *int16
-		var muted *time.Time
-		if err := rows.Scan(&u.platform, &u.userID, &u.chat, &u.reason, &u.settings.MinUSD, &u.settings.Sides,
-			&u.settings.Coins, &from, &to, &u.settings.Digest, &muted); err != nil {
-			return nil, fmt.Errorf("alert fan-out of signal %d: %w", sg.ID, err)
-		}
-		if from != nil && to != nil {
-			u.settings.Quiet, u.settings.QuietFrom, u.settings.QuietTo = true, int(*from), int(*to)
-		}
-		if muted != nil {
-			u.settings.MutedUntil = *muted
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("alert fan-out of signal %d: %w", sg.ID, err)
-	}
-	return out, nil
-}
-
 type channelTarget struct {
 	id             int64
 	platform, chat string
 }
 
-func channelTargets(ctx context.Context, tx pgx.Tx, sg Signal) ([]channelTarget, error) {
-	rows, err := tx.Query(ctx, `SELECT id, platform, chat_id FROM channel_subscriptions
-		WHERE min_usd <= $1
-		  AND (coins = '{}' OR upper($2) = ANY (coins))
-		  AND (wallets = '{}' OR lower($3) = ANY (wallets))
-		  AND (rules = '{}' OR $4 = ANY (rules))
-		ORDER BY id`, sg.USD, sg.Coin, sg.Wallet, sg.Rule)
-	if err != nil {
-		return nil, fmt.Errorf("alert fan-out of signal %d: channels: %w", sg.ID, err)
+// targets lists, per signal (by index in sigs), the users it may go to — followers of
+// its wallet first, then users who asked for its rule on every wallet — and the
+// channel subscriptions whose filters match it: two queries for the whole batch.
+func targets(ctx context.Context, tx pgx.Tx, sigs []Signal) (map[int][]userTarget, map[int][]channelTarget, error) {
+	n := len(sigs)
+	wallets, rules, coins := make([]string, n), make([]string, n), make([]string, n)
+	usd := make([]float64, n)
+	for i, sg := range sigs {
+		wallets[i], rules[i], coins[i], usd[i] = strings.ToLower(sg.Wallet), sg.Rule, strings.ToUpper(sg.Coin), sg.USD
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (channelTarget, error) {
-		var c channelTarget
-		err := r.Scan(&c.id, &c.platform, &c.chat)
-		return c, err
+	users, chans := map[int][]userTarget{}, map[int][]channelTarget{}
+	b := &pgx.Batch{}
+	b.Queue(`
+		SELECT sg.i, u.platform, u.user_id, coalesce(u.alert_chat, u.user_id), w.reason,
+			coalesce(s.min_usd, 0), coalesce(s.sides, '{}'), coalesce(s.coins, '{}'),
+			s.quiet_from, s.quiet_to, coalesce(s.digest, false), s.muted_until
+		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS sg(wallet, rule, i)
+		CROSS JOIN LATERAL (
+			SELECT platform, user_id, 'followed' AS reason, 0 AS pri FROM follows WHERE wallet = sg.wallet AND sg.wallet <> ''
+			UNION ALL
+			SELECT platform, user_id, 'rule', 1 FROM user_settings WHERE sg.rule = ANY (rules)
+		) w
+		JOIN users u USING (platform, user_id)
+		LEFT JOIN user_settings s USING (platform, user_id)
+		ORDER BY sg.i, w.pri, u.platform, u.user_id`, wallets, rules).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var i int
+			var u userTarget
+			var from, to *int16
+			var muted *time.Time
+			if err := rows.Scan(&i, &u.platform, &u.userID, &u.chat, &u.reason, &u.settings.MinUSD, &u.settings.Sides,
+				&u.settings.Coins, &from, &to, &u.settings.Digest, &muted); err != nil {
+				return fmt.Errorf("alert fan-out: subscribers: %w", err)
+			}
+			if from != nil && to != nil {
+				u.settings.Quiet, u.settings.QuietFrom, u.settings.QuietTo = true, int(*from), int(*to)
+			}
+			if muted != nil {
+				u.settings.MutedUntil = *muted
+			}
+			users[i-1] = append(users[i-1], u)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("alert fan-out: subscribers: %w", err)
+		}
+		return nil
 	})
+	b.Queue(`SELECT sg.i, c.id, c.platform, c.chat_id
+		FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS sg(usd, coin, wallet, rule, i)
+		JOIN channel_subscriptions c ON c.min_usd <= sg.usd
+		  AND (c.coins = '{}' OR sg.coin = ANY (c.coins))
+		  AND (c.wallets = '{}' OR sg.wallet = ANY (c.wallets))
+		  AND (c.rules = '{}' OR sg.rule = ANY (c.rules))
+		ORDER BY sg.i, c.id`, usd, coins, wallets, rules).Query(func(rows pgx.Rows) error {
+		var i int
+		var c channelTarget
+		if _, err := pgx.ForEachRow(rows, []any{&i, &c.id, &c.platform, &c.chat}, func() error {
+			chans[i-1] = append(chans[i-1], c)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("alert fan-out: channels: %w", err)
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return users, chans, nil
 }
 
 // insertTargets writes the chats and outbox rows in two statements, however
@@ -201,10 +209,7 @@ func insertTargets(ctx context.Context, tx pgx.Tx, ts []target) error {
 		ON CONFLICT (platform, chat_id, signal_id) DO NOTHING`, plat, chat, sig, reason, sub, digest, due); err != nil {
 		return fmt.Errorf("alert fan-out: outbox: %w", err)
 	}
-	// Wake dispatchers now rather than at their next poll; delivered at commit.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify('`+notifyChannel+`', '')`); err != nil {
-		return fmt.Errorf("alert fan-out: notify: %w", err)
-	}
+	// Dispatchers are woken after the commit (Waker), not from inside it.
 	return nil
 }
 

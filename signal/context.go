@@ -113,6 +113,9 @@ type RelayConfig struct {
 	// OnSignals, if set, is called inside the transaction that inserts the anomaly
 	// signals, with the ones it inserted: the alert outbox (alert.Hook).
 	OnSignals func(ctx context.Context, tx pgx.Tx, sigs []Stored) error
+	// Committed, if set, is called after a batch committed, with its new signals
+	// (waking the alert dispatchers). It must not block.
+	Committed func(sigs []Stored)
 	// Poll is how often the relay looks for new anomalies. Defaults to 2 seconds.
 	Poll time.Duration
 	// Batch bounds the anomalies relayed per transaction. Defaults to 500.
@@ -208,6 +211,9 @@ func (r *AnomalyRelay) relay(ctx context.Context, wait bool) ([]Stored, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(stored) > 0 && r.cfg.Committed != nil {
+		r.cfg.Committed(stored)
 	}
 	return stored, nil
 }
