@@ -240,24 +240,13 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 		s.scopes = nil
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
-		return fmt.Errorf("paper lock: %w", err)
-	}
-	var ids []int64
-	var coins []string
-	var tss []time.Time
-	for _, sg := range s.entries {
-		ids, coins, tss = append(ids, sg.ID), append(coins, sg.Coin), append(tss, sg.TS)
-	}
 	scopes := s.scopes
 	if !trades {
 		scopes = nil
 	}
+	// What the paper trader does not write itself is read before its lock, so the
+	// lock is held only for its own state.
 	b = &pgx.Batch{}
-	if len(scopes) > 0 {
-		b.Queue(`INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
-			SELECT sc, $2, $2, $2, $2 FROM unnest($1::text[]) AS sc ON CONFLICT (scope) DO NOTHING`, scopes, s.cfg.StartingEquity)
-	}
 	b.Queue(`SELECT name, value FROM risk_settings`).Query(func(rows pgx.Rows) error {
 		var err error
 		s.settings, err = risk.ScanSettings(rows)
@@ -269,6 +258,35 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 		}
 		return nil
 	})
+	var ids []int64
+	for _, sg := range s.entries {
+		ids = append(ids, sg.ID)
+	}
+	if len(ids) > 0 && len(scopes) > 0 {
+		b.Queue(`SELECT signal_id, scope FROM risk_decisions WHERE signal_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+			var k decisionKey
+			if _, err := pgx.ForEachRow(rows, []any{&k.signal, &k.scope}, func() error { s.decided[k] = true; return nil }); err != nil {
+				return fmt.Errorf("earlier decisions: %w", err)
+			}
+			return nil
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if len(ids) > 0 && len(scopes) > 0 {
+		if err := s.readLiquidity(ctx, tx); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
+		return fmt.Errorf("paper lock: %w", err)
+	}
+	b = &pgx.Batch{}
+	if len(scopes) > 0 {
+		b.Queue(`INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
+			SELECT sc, $2, $2, $2, $2 FROM unnest($1::text[]) AS sc ON CONFLICT (scope) DO NOTHING`, scopes, s.cfg.StartingEquity)
+	}
 	// The scopes the batch touches: those trading, and those with a live position in a
 	// ticked coin. All their live positions are needed (an account's equity counts
 	// every open position, not only the ticked coins').
@@ -318,37 +336,90 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 			}
 			return nil
 		})
-		b.Queue(`SELECT signal_id, scope FROM risk_decisions WHERE signal_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
-			var k decisionKey
-			if _, err := pgx.ForEachRow(rows, []any{&k.signal, &k.scope}, func() error { s.decided[k] = true; return nil }); err != nil {
-				return fmt.Errorf("earlier decisions: %w", err)
-			}
-			return nil
-		})
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
-	}
-	if len(ids) > 0 && len(scopes) > 0 {
-		// Liquidity: the notional of wallet actions in the coin over the window before
-		// each signal (the batch's own actions are already stored).
-		win := time.Duration(s.settings.LiquidityWindowMin * float64(time.Minute))
-		rows, err := tx.Query(ctx, `SELECT u.id, coalesce((SELECT sum(a.usd) FROM signal_actions a
-			WHERE a.coin = u.coin AND a.ts > u.ts - $4::interval AND a.ts <= u.ts), 0)
-			FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(id, coin, ts)`, ids, coins, tss, win)
-		if err != nil {
-			return fmt.Errorf("liquidity: %w", err)
-		}
-		var id int64
-		var usd float64
-		if _, err := pgx.ForEachRow(rows, []any{&id, &usd}, func() error { s.liquidity[id] = usd; return nil }); err != nil {
-			return fmt.Errorf("liquidity: %w", err)
-		}
 	}
 	for _, sc := range scopes {
 		if s.accts[sc] == nil {
 			return fmt.Errorf("paper account %s: missing", sc)
 		}
+	}
+	return nil
+}
+
+// readLiquidity measures, for each entry signal, the notional of wallet actions in its
+// coin over the liquidity window before it (the batch's own actions are stored
+// already). Per coin, the part of the window every signal of the batch shares is
+// summed once and only the rows at the edges are read, so the cost does not grow with
+// the number of signals times the actions in a window.
+func (s *session) readLiquidity(ctx context.Context, tx pgx.Tx) error {
+	win := time.Duration(s.settings.LiquidityWindowMin * float64(time.Minute))
+	type span struct{ lo, hi time.Time }
+	spans := map[string]*span{}
+	var coins []string
+	for _, sg := range s.entries {
+		sp := spans[sg.Coin]
+		if sp == nil {
+			spans[sg.Coin] = &span{sg.TS, sg.TS}
+			coins = append(coins, sg.Coin)
+			continue
+		}
+		if sg.TS.Before(sp.lo) {
+			sp.lo = sg.TS
+		}
+		if sg.TS.After(sp.hi) {
+			sp.hi = sg.TS
+		}
+	}
+	// Per coin, three ranges (a, b]: the shared part, summed in the database, and two
+	// edges whose rows are read. With lo and hi the earliest and latest signal:
+	// shared (hi − win, lo], edges (lo − win, hi − win] and (lo, hi]; when the signals
+	// span a whole window there is no shared part and one edge (lo − win, hi].
+	n := len(coins)
+	cA, cB, e1A, e1B, e2A, e2B := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	for i, c := range coins {
+		lo, hi := spans[c].lo, spans[c].hi
+		if hi.Sub(lo) < win {
+			cA[i], cB[i], e1A[i], e1B[i], e2A[i], e2B[i] = hi.Add(-win), lo, lo.Add(-win), hi.Add(-win), lo, hi
+		} else {
+			cA[i], cB[i], e1A[i], e1B[i], e2A[i], e2B[i] = hi, hi, lo.Add(-win), hi, hi, hi
+		}
+	}
+	common := map[string]float64{}
+	type edge struct {
+		ts  time.Time
+		usd float64
+	}
+	edges := map[string][]edge{}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT u.coin, coalesce((SELECT sum(a.usd) FROM signal_actions a WHERE a.coin = u.coin AND a.ts > u.a AND a.ts <= u.b), 0)
+		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS u(coin, a, b)`, coins, cA, cB).Query(func(rows pgx.Rows) error {
+		var c string
+		var v float64
+		_, err := pgx.ForEachRow(rows, []any{&c, &v}, func() error { common[c] = v; return nil })
+		return err
+	})
+	b.Queue(`SELECT a.coin, a.ts, a.usd
+		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[]) AS u(coin, a1, b1, a2, b2)
+		JOIN signal_actions a ON a.coin = u.coin AND ((a.ts > u.a1 AND a.ts <= u.b1) OR (a.ts > u.a2 AND a.ts <= u.b2))`,
+		coins, e1A, e1B, e2A, e2B).Query(func(rows pgx.Rows) error {
+		var c string
+		var e edge
+		_, err := pgx.ForEachRow(rows, []any{&c, &e.ts, &e.usd}, func() error { edges[c] = append(edges[c], e); return nil })
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("liquidity: %w", err)
+	}
+	for _, sg := range s.entries {
+		v := common[sg.Coin]
+		for _, e := range edges[sg.Coin] {
+			if e.ts.After(sg.TS.Add(-win)) && !e.ts.After(sg.TS) {
+				v += e.usd
+			}
+		}
+		s.liquidity[sg.ID] = v
 	}
 	return nil
 }
