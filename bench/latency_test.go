@@ -23,8 +23,13 @@ func TestRunLatencySmall(t *testing.T) {
 	if f.Events < 300 || int64(f.Signals) != f.Events/10 {
 		t.Errorf("%d events, %d signals: every tenth event (a followed fill) must fire one signal", f.Events, f.Signals)
 	}
-	if f.Decisions == 0 {
-		t.Errorf("no risk decisions stored: the signals did not go through the risk gate")
+	// The followed fills that open a position fire entry signals, judged by the gate.
+	if opens := int(f.Entries); opens == 0 || f.Decisions != opens || f.Decided != opens {
+		t.Errorf("%d risk decisions stored, %d timed, for %d signals: each of the %d opens must go through the risk gate once",
+			f.Decisions, f.Decided, f.Signals, opens)
+	}
+	if f.DP50ms < f.P50ms || f.DP99ms < f.DP50ms || f.DMaxMs < f.DP99ms {
+		t.Errorf("decision latencies p50 %.2f p99 %.2f max %.2f: not ordered, or before their signals (p50 %.2f)", f.DP50ms, f.DP99ms, f.DMaxMs, f.P50ms)
 	}
 	if f.P50ms <= 0 || f.P99ms < f.P50ms || f.MaxMs < f.P99ms {
 		t.Errorf("signal latencies p50 %.2f p99 %.2f max %.2f are not ordered", f.P50ms, f.P99ms, f.MaxMs)

@@ -16,9 +16,10 @@ import (
 	"github.com/coattailcapital/coattail/stream"
 )
 
-// TestBatchSizeDoesNotChangeThePaperBook replays one scenario twice: one stream entry
-// per batch (every signal and price in its own transaction) and the whole file in one
-// batch (the trader's in-memory session over all of it). Two scopes trade; the
+// TestBatchSizeDoesNotChangeThePaperBook replays one scenario several times: one
+// stream entry per batch (every signal and price in its own transaction), four per
+// batch, the whole file in one batch (the trader's in-memory session over all of it),
+// and through the paper inbox applied by a runner in rounds of 7 rows. Two scopes trade; the
 // scenario fills and cancels orders, follows wallets out, trails, stops through a
 // gap, exits on time, trips the daily-loss breaker, rejects on cooldown and breaker,
 // and resets the breaker by time. Positions, fills, decisions, the equity curve,
@@ -29,11 +30,11 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 	lines := []string{
 		price("ETH", "2000", at("10:00:00")),
 		price("BTC", "60000", at("10:00:00")),
-		fill(b, "ETH", "buy", "2000", "10", "0", at("10:01:00"), "1"), // approved in both scopes
+		fill(b, "ETH", "buy", "2000", "10", "0", at("10:01:00"), "1"),    // approved in both scopes
 		fill(c, "BTC", "sell", "60000", "0.5", "0", at("10:01:30"), "2"), // a short
-		price("ETH", "2010", at("10:02:00")),                            // fills b's order
-		price("BTC", "60100", at("10:02:00")),                           // fills c's short
-		fill(d, "ETH", "buy", "2010", "10", "0", at("10:02:30"), "3"), // cooldown rejects
+		price("ETH", "2010", at("10:02:00")),                             // fills b's order
+		price("BTC", "60100", at("10:02:00")),                            // fills c's short
+		fill(d, "ETH", "buy", "2010", "10", "0", at("10:02:30"), "3"),    // cooldown rejects
 		price("SOL", "150", at("10:02:45")),
 		fill(e, "SOL", "buy", "150", "100", "0", at("10:03:00"), "4"),    // approved, pending
 		fill(e, "SOL", "sell", "150", "100", "100", at("10:03:10"), "5"), // e exits first: cancelled
@@ -43,8 +44,8 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 		price("BTC", "61500", at("10:06:00")), // through c's trailing stop
 		price("ETH", "2020", at("10:09:30")),
 		fill(f, "ETH", "buy", "2020", "10", "0", at("10:10:00"), "7"), // completes b, d, f: consensus; f's own is in cooldown
-		price("ETH", "2020", at("10:11:00")), // fills f
-		price("ETH", "2021", at("10:45:00")), // held 34 min: time exit
+		price("ETH", "2020", at("10:11:00")),                          // fills f
+		price("ETH", "2021", at("10:45:00")),                          // held 34 min: time exit
 		price("BTC", "60000", at("10:50:00")),
 		fill(g, "BTC", "buy", "60000", "0.5", "0", at("10:50:10"), "8"),
 		price("BTC", "60000", at("10:51:00")), // fills g
@@ -55,7 +56,7 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 		fill(h, "ETH", "buy", "2030", "5", "10", at("11:55:00"), "10"), // an hour on: reset, approved
 		price("ETH", "2040", at("11:56:00")),
 	}
-	dump := func(batch int) string {
+	dump := func(batch int, inbox bool) string {
 		ctx := context.Background()
 		st := testenv.Store(t)
 		rdb, prefix := testenv.Redis(t)
@@ -79,16 +80,40 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cfg := signal.Config{Consumers: []signal.Consumer{paper.NewTrader(st, paper.Config{
-			CloseOnWalletExit: true, TrailingPct: 0.02, MaxHold: 30 * time.Minute})}}
+		tr := paper.NewTrader(st, paper.Config{CloseOnWalletExit: true, TrailingPct: 0.02, MaxHold: 30 * time.Minute})
+		cfg := signal.Config{Consumers: []signal.Consumer{tr}}
+		if inbox {
+			cfg.Consumers = []signal.Consumer{paper.NewInbox(tr)}
+		}
 		produce(t, rdb, scfg, writeFile(t, lines))
 		sigtest.RunStageBatch(t, st, rdb, scfg, cfg, 1, batch)
+		if inbox {
+			n, err := paper.NewRunner(st, tr, paper.RunnerConfig{Batch: 7}).Drain(ctx)
+			if err != nil || n == 0 {
+				t.Fatalf("drain the paper inbox: %d rows, %v", n, err)
+			}
+			var left int
+			if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM paper_inbox`).Scan(&left); err != nil || left != 0 {
+				t.Fatalf("paper inbox after drain: %d rows (%v)", left, err)
+			}
+		}
 		return dumpPaper(t, st)
 	}
-	one := dump(1)
-	all := dump(0)
+	one := dump(1, false)
+	all := dump(0, false)
 	if one != all {
 		t.Errorf("one entry per batch and one batch differ:\n%s", lineDiff(one, all))
+	}
+	// Batches of a few entries: signals share batches with others minutes apart (the
+	// liquidity windows then overlap in part).
+	if four := dump(4, false); one != four {
+		t.Errorf("one entry per batch and four per batch differ:\n%s", lineDiff(one, four))
+	}
+	// Through the inbox and a runner taking 7 rows a round (rounds end mid-batch).
+	for _, batch := range []int{0, 3} {
+		if got := dump(batch, true); one != got {
+			t.Errorf("through the inbox (stage batches of %d) differs:\n%s", batch, lineDiff(one, got))
+		}
 	}
 	// The scenario did what it says (so the comparison is not of two empty books).
 	for _, want := range []string{"wallet_exit", "cancelled", "trailing_stop", "time_exit",

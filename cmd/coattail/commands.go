@@ -133,7 +133,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	if _, err := runStages(gctx, g, d, stages, stream.GroupConfig{Logger: log, Block: 200 * time.Millisecond}, m); err != nil {
 		return err
 	}
-	startAnomalyRelay(gctx, g, d)
+	startSignalSide(gctx, g, d)
 	step := time.Duration(float64(time.Second) / *tps)
 	// The demo market starts --demo-history in the past and catches up at once, so the
 	// leaderboard, bars and profiles have something to show from the first minute.
@@ -262,7 +262,7 @@ func cmdReplay(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if hasSignalStage(defs) {
-		if err := drainAnomalies(ctx, d); err != nil {
+		if err := drainSignalSide(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -323,7 +323,7 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if hasSignalStage(defs) {
-		startAnomalyRelay(gctx, g, d) // anomaly signals go with the signal stage
+		startSignalSide(gctx, g, d) // anomaly signals and the paper runner go with the signal stage
 	}
 	log.Info("worker started", "stages", *stages, "owners", owners, "shards", c.Shards)
 	if *metricsAddr != "" {

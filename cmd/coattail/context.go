@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/coattailcapital/coattail/alert"
+	"github.com/coattailcapital/coattail/paper"
 	sigengine "github.com/coattailcapital/coattail/signal"
 )
 
@@ -33,17 +34,54 @@ func hasSignalStage(defs []stageDef) bool {
 	return slices.ContainsFunc(defs, func(s stageDef) bool { return s.Name == sigengine.Group })
 }
 
+// startSignalSide runs what goes with the signal stage: the anomaly relay and the
+// paper runner.
+func startSignalSide(ctx context.Context, g *errgroup.Group, d *deps) {
+	startAnomalyRelay(ctx, g, d)
+	r := d.paperRunner()
+	g.Go(func() error { return r.Run(ctx) })
+}
+
+// drainSignalSide ends a replay with the anomalies relayed and the paper inbox
+// applied, as workers running them would leave it.
+func drainSignalSide(ctx context.Context, d *deps) error {
+	if err := drainAnomalies(ctx, d); err != nil {
+		return err
+	}
+	if _, err := d.paperRunner().Drain(ctx); err != nil {
+		return fmt.Errorf("apply the paper inbox: %w", err)
+	}
+	return nil
+}
+
+// paperTrader is the process's paper trader (the risk gate and the paper executor).
+func (d *deps) paperTrader() *paper.Trader {
+	if d.trader == nil {
+		d.trader = paper.NewTrader(d.st, paper.Config{Logger: d.log})
+	}
+	return d.trader
+}
+
+// paperRunner applies the paper inbox the signal stage writes; woken by the stage's
+// commits.
+func (d *deps) paperRunner() *paper.Runner {
+	if d.runner == nil {
+		d.runner = paper.NewRunner(d.st, d.paperTrader(), paper.RunnerConfig{Logger: d.log})
+	}
+	return d.runner
+}
+
 // startAnomalyRelay runs the relay that turns the windows stage's anomalies into
 // anomaly signals and their alerts. Relays in several processes take turns.
 func startAnomalyRelay(ctx context.Context, g *errgroup.Group, d *deps) {
-	r := sigengine.NewAnomalyRelay(d.st, sigengine.RelayConfig{OnSignals: alert.Hook, Logger: d.log})
+	r := sigengine.NewAnomalyRelay(d.st, sigengine.RelayConfig{OnSignals: alert.Hook, Committed: d.alertsCommitted(), Logger: d.log})
 	g.Go(func() error { return r.Run(ctx) })
 }
 
 // drainAnomalies relays the anomalies a replay produced before it reports, so a
 // replay ends in the same state as workers that ran the relay.
 func drainAnomalies(ctx context.Context, d *deps) error {
-	r := sigengine.NewAnomalyRelay(d.st, sigengine.RelayConfig{OnSignals: alert.Hook, Logger: d.log})
+	r := sigengine.NewAnomalyRelay(d.st, sigengine.RelayConfig{OnSignals: alert.Hook, Committed: d.alertsCommitted(), Logger: d.log})
 	if _, err := r.Drain(ctx); err != nil {
 		return fmt.Errorf("relay anomalies: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/coattailcapital/coattail/alert"
+	"github.com/coattailcapital/coattail/paper"
 	"io"
 	"log/slog"
 	"os"
@@ -169,6 +171,25 @@ type deps struct {
 	sig signalMetrics // the signal stage's latency histogram (signal_latency.go)
 	// flow configures the exchange_flow context signals (COATTAIL_FLOW_MIN_USD, context.go).
 	flow sigengine.FlowConfig
+	// waker wakes the alert dispatchers after signals committed (alertsCommitted).
+	waker *alert.Waker
+	// the paper trader and the runner applying its inbox (context.go)
+	trader *paper.Trader
+	runner *paper.Runner
+}
+
+// alertsCommitted returns a Committed callback that wakes the alert dispatchers
+// after a batch of signals (and so their outbox rows) committed.
+func (d *deps) alertsCommitted() func([]sigengine.Stored) {
+	if d.waker == nil {
+		d.waker = alert.NewWaker(d.st.Pool(), d.log)
+	}
+	w := d.waker
+	return func(sigs []sigengine.Stored) {
+		if len(sigs) > 0 {
+			w.Wake()
+		}
+	}
 }
 
 func (d *deps) close() {

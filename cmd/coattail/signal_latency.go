@@ -46,3 +46,14 @@ func (m signalMetrics) register(reg prometheus.Registerer) {
 		reg.MustRegister(m.latency)
 	}
 }
+
+// signalsCommitted is the signal stage's Committed callback: latency, then wake-ups
+// of the alert dispatchers and of the paper runner.
+func (d *deps) signalsCommitted() func([]signal.Stored) {
+	lat, wake, runner := d.signalLatency(), d.alertsCommitted(), d.paperRunner()
+	return func(sigs []signal.Stored) {
+		lat(sigs)
+		wake(sigs)
+		runner.Wake()
+	}
+}

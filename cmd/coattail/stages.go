@@ -37,13 +37,14 @@ func stageCatalog() []stageDef {
 				Sink: stage.NewWindows(d.st, stage.WindowsConfig{Redis: d.rdb, Stream: d.scf, Logger: d.log})}
 		}},
 		{Name: signal.Group, Build: func(d *deps) pipeline.Stage {
-			// Signals fan out to the alert outbox and reach the paper trader (behind the
-			// risk gate) in the same transaction that stores them.
+			// Signals fan out to the alert outbox and into the paper inbox (for the risk
+			// gate and the paper trader, applied by the paper runner) in the same
+			// transaction that stores them.
 			return pipeline.Stage{Group: signal.Group, Sink: signal.NewSink(d.st, signal.Config{
 				OnSignals: alert.Hook,
-				Consumers: []signal.Consumer{paper.NewTrader(d.st, paper.Config{})},
+				Consumers: []signal.Consumer{paper.NewInbox(d.paperTrader())},
 				Context:   signal.ExchangeFlows(d.flow),
-				Committed: d.signalLatency(),
+				Committed: d.signalsCommitted(),
 				Logger:    d.log,
 			})}
 		}},

@@ -1,0 +1,241 @@
+package paper
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/coattailcapital/coattail/signal"
+	"github.com/coattailcapital/coattail/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// Inbox is the signal stage's side of the paper trader (a signal.Consumer): it writes
+// the batch's price ticks and the signals the trader acts on into paper_inbox, in
+// stream order, inside the stage's transaction. A Runner applies them. Unlike the
+// Trader used as a consumer directly, it takes no lock: the stage's shards commit
+// without waiting for each other.
+type Inbox struct {
+	t *Trader
+}
+
+var _ signal.Consumer = (*Inbox)(nil)
+
+// NewInbox returns the inbox writer for the trader t (its rules decide which signals
+// are written).
+func NewInbox(t *Trader) *Inbox { return &Inbox{t: t} }
+
+// OnBatch implements signal.Consumer.
+func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) error {
+	var (
+		sigIDs             []*int64
+		stepIDs            []int64
+		rules, wallets     []string
+		sides, acts, coins []string
+		edges, pxs         []float64
+		tss                []time.Time
+	)
+	for _, st := range steps {
+		for _, tk := range st.Ticks {
+			sigIDs, stepIDs = append(sigIDs, nil), append(stepIDs, 0)
+			rules, wallets, sides, acts = append(rules, ""), append(wallets, ""), append(sides, ""), append(acts, "")
+			edges, coins, pxs, tss = append(edges, 0), append(coins, tk.Coin), append(pxs, tk.Px), append(tss, tk.TS)
+		}
+		var step int64
+		for _, sg := range st.Signals {
+			if !in.t.entry(sg) && !in.t.exit(sg) {
+				continue
+			}
+			id := sg.ID
+			if step == 0 {
+				step = id
+			}
+			sigIDs, stepIDs = append(sigIDs, &id), append(stepIDs, step)
+			rules, wallets, sides, acts = append(rules, sg.Rule), append(wallets, sg.Wallet), append(sides, sg.Side), append(acts, sg.Action)
+			edges, coins, pxs, tss = append(edges, sg.Edge), append(coins, sg.Coin), append(pxs, sg.Price), append(tss, sg.TS)
+		}
+	}
+	if len(coins) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO paper_inbox (signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
+		SELECT s, st, r, w, sd, a, e, c, p, t
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[], $10::timestamptz[])
+			WITH ORDINALITY AS u(s, st, r, w, sd, a, e, c, p, t, n)
+		ORDER BY n`, sigIDs, stepIDs, rules, wallets, sides, acts, edges, coins, pxs, tss)
+	if err != nil {
+		return fmt.Errorf("paper inbox: %w", err)
+	}
+	return nil
+}
+
+// RunnerConfig configures a Runner. Zero values are defaults.
+type RunnerConfig struct {
+	// Batch bounds the inbox rows applied per transaction. Defaults to 5000.
+	Batch int
+	// Poll is the wait between rounds when the inbox was empty and no Wake came.
+	// Defaults to 100ms.
+	Poll time.Duration
+	// Committed, if set, is called after each round that applied signals, with those
+	// signals (metrics, latency). It must not block.
+	Committed func(sigs []signal.Stored)
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Runner applies the paper inbox to the paper accounts through the trader, one
+// transaction per round: it takes the oldest rows, runs them as steps in id order and
+// deletes them, so a crash loses or repeats nothing. Runners in several processes take
+// turns (the trader's advisory lock); a round that does not get the lock leaves the
+// rows to the runner that has it.
+type Runner struct {
+	st   *store.Store
+	t    *Trader
+	cfg  RunnerConfig
+	wake chan struct{}
+}
+
+// NewRunner returns a runner applying the inbox through t.
+func NewRunner(st *store.Store, t *Trader, cfg RunnerConfig) *Runner {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 5000
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 100 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Runner{st: st, t: t, cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// Wake asks for a round now (after the signal stage committed); it never blocks.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies the inbox until ctx ends: a round, the next at once while rounds come
+// full, otherwise on Wake or after Poll. Failures are logged and retried with
+// backoff; Run returns nil when ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	backoff := r.cfg.Poll
+	for {
+		n, err := r.round(ctx, false)
+		wait := r.cfg.Poll
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			r.cfg.Logger.Warn("paper runner failed; retrying", "err", err, "in", backoff)
+			wait = backoff
+			backoff = min(2*backoff, 30*time.Second)
+		default:
+			backoff = r.cfg.Poll
+			if n == r.cfg.Batch {
+				continue
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-r.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Drain applies the inbox until it is empty, waiting for its turn: a replay ends with
+// the paper accounts up to date. It returns the rows applied.
+func (r *Runner) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.round(ctx, true)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
+// round applies up to Batch inbox rows in one transaction and returns how many.
+func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
+	var applied []signal.Stored
+	n := 0
+	err := pgx.BeginFunc(ctx, r.st.Pool(), func(tx pgx.Tx) error {
+		applied, n = nil, 0
+		turn := true
+		lock := `SELECT pg_try_advisory_xact_lock($1)`
+		if wait {
+			lock = `SELECT true FROM pg_advisory_xact_lock($1)`
+		}
+		if err := tx.QueryRow(ctx, lock, int64(lockKey)).Scan(&turn); err != nil {
+			return fmt.Errorf("paper lock: %w", err)
+		}
+		if !turn {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM paper_inbox WHERE id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
+			RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts`, r.cfg.Batch)
+		if err != nil {
+			return fmt.Errorf("paper inbox: %w", err)
+		}
+		type row struct {
+			id, step int64
+			sig      *int64
+			s        signal.Stored
+			px       float64
+		}
+		var rs []row
+		var x row
+		if _, err := pgx.ForEachRow(rows, []any{&x.id, &x.sig, &x.step, &x.s.Rule, &x.s.Wallet, &x.s.Side, &x.s.Action, &x.s.Edge, &x.s.Coin, &x.px, &x.s.TS},
+			func() error { rs = append(rs, x); return nil }); err != nil {
+			return fmt.Errorf("paper inbox: %w", err)
+		}
+		if len(rs) == 0 {
+			return nil
+		}
+		n = len(rs)
+		// RETURNING gives no order: put the rows back in stream order.
+		slices.SortFunc(rs, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+		var steps []signal.Step
+		step := int64(-1)
+		for _, x := range rs {
+			last := len(steps) - 1
+			if x.sig == nil {
+				tk := signal.Tick{Coin: x.s.Coin, Px: x.px, TS: x.s.TS.UTC()}
+				if last >= 0 && len(steps[last].Signals) == 0 {
+					steps[last].Ticks = append(steps[last].Ticks, tk)
+				} else {
+					steps = append(steps, signal.Step{Ticks: []signal.Tick{tk}})
+				}
+				continue
+			}
+			s := x.s
+			s.ID, s.Price, s.TS = *x.sig, x.px, s.TS.UTC()
+			applied = append(applied, s)
+			if last >= 0 && len(steps[last].Ticks) == 0 && x.step == step {
+				steps[last].Signals = append(steps[last].Signals, s)
+			} else {
+				steps = append(steps, signal.Step{Signals: []signal.Stored{s}})
+			}
+			step = x.step
+		}
+		return r.t.OnBatch(ctx, tx, steps)
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(applied) > 0 && r.cfg.Committed != nil {
+		r.cfg.Committed(applied)
+	}
+	return n, nil
+}
