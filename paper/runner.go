@@ -229,7 +229,7 @@ func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
 			}
 			step = x.step
 		}
-		return r.t.OnBatch(ctx, tx, steps)
+		return r.t.apply(ctx, tx, steps, true)
 	})
 	if err != nil {
 		return 0, err

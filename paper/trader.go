@@ -60,6 +60,11 @@ func (t *Trader) OnPrices(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) e
 // ones become orders that wait for the coin's next price. With CloseOnWalletExit, a
 // wallet's close or flip exits the positions that copied it.
 func (t *Trader) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) error {
+	return t.apply(ctx, tx, steps, false)
+}
+
+// apply runs steps; locked says the caller holds the paper lock already (the runner).
+func (t *Trader) apply(ctx context.Context, tx pgx.Tx, steps []signal.Step, locked bool) error {
 	s := &session{t: t, cfg: t.cfg, marks: map[string]*mark{}, accts: map[string]*account{},
 		breakers: map[string]*breaker{}, lastEntry: map[scopeCoin]time.Time{}, liquidity: map[int64]float64{},
 		decided: map[decisionKey]bool{}, equity: map[equityKey]float64{}}
@@ -81,7 +86,7 @@ func (t *Trader) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 	if len(s.coins) == 0 && !s.exits {
 		return nil
 	}
-	if err := s.read(ctx, tx); err != nil {
+	if err := s.read(ctx, tx, locked); err != nil {
 		return err
 	}
 	for _, st := range steps {
@@ -197,7 +202,7 @@ func (s *session) addCoin(c string, ticked bool) {
 // read loads the state the batch needs. When only the marks change (no enabled scope
 // trades and no position lives in a ticked coin) nothing else is read and no lock is
 // taken.
-func (s *session) read(ctx context.Context, tx pgx.Tx) error {
+func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 	var live bool
 	b := &pgx.Batch{}
 	b.Queue(`SELECT scope FROM paper_scopes WHERE enabled ORDER BY scope`).Query(func(rows pgx.Rows) error {
@@ -226,6 +231,31 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 		}
 		return nil
 	})
+	// What the paper trader does not write itself: read before its lock.
+	b.Queue(`SELECT name, value FROM risk_settings`).Query(func(rows pgx.Rows) error {
+		var err error
+		s.settings, err = risk.ScanSettings(rows)
+		return err
+	})
+	b.Queue(`SELECT halted, reason FROM risk_state WHERE id = 1`).QueryRow(func(r pgx.Row) error {
+		if err := r.Scan(&s.halted, &s.haltReason); err != nil {
+			return fmt.Errorf("read kill switch: %w", err)
+		}
+		return nil
+	})
+	var ids []int64
+	for _, sg := range s.entries {
+		ids = append(ids, sg.ID)
+	}
+	if len(ids) > 0 {
+		b.Queue(`SELECT signal_id, scope FROM risk_decisions WHERE signal_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+			var k decisionKey
+			if _, err := pgx.ForEachRow(rows, []any{&k.signal, &k.scope}, func() error { s.decided[k] = true; return nil }); err != nil {
+				return fmt.Errorf("earlier decisions: %w", err)
+			}
+			return nil
+		})
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
@@ -244,43 +274,10 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 	if !trades {
 		scopes = nil
 	}
-	// What the paper trader does not write itself is read before its lock, so the
-	// lock is held only for its own state.
-	b = &pgx.Batch{}
-	b.Queue(`SELECT name, value FROM risk_settings`).Query(func(rows pgx.Rows) error {
-		var err error
-		s.settings, err = risk.ScanSettings(rows)
-		return err
-	})
-	b.Queue(`SELECT halted, reason FROM risk_state WHERE id = 1`).QueryRow(func(r pgx.Row) error {
-		if err := r.Scan(&s.halted, &s.haltReason); err != nil {
-			return fmt.Errorf("read kill switch: %w", err)
+	if !locked {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
+			return fmt.Errorf("paper lock: %w", err)
 		}
-		return nil
-	})
-	var ids []int64
-	for _, sg := range s.entries {
-		ids = append(ids, sg.ID)
-	}
-	if len(ids) > 0 && len(scopes) > 0 {
-		b.Queue(`SELECT signal_id, scope FROM risk_decisions WHERE signal_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
-			var k decisionKey
-			if _, err := pgx.ForEachRow(rows, []any{&k.signal, &k.scope}, func() error { s.decided[k] = true; return nil }); err != nil {
-				return fmt.Errorf("earlier decisions: %w", err)
-			}
-			return nil
-		})
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	if len(ids) > 0 && len(scopes) > 0 {
-		if err := s.readLiquidity(ctx, tx); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
-		return fmt.Errorf("paper lock: %w", err)
 	}
 	b = &pgx.Batch{}
 	if len(scopes) > 0 {
@@ -337,9 +334,14 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 			return nil
 		})
 	}
+	liquidity := func() {}
+	if len(ids) > 0 && len(scopes) > 0 {
+		liquidity = s.queueLiquidity(b)
+	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
+	liquidity()
 	for _, sc := range scopes {
 		if s.accts[sc] == nil {
 			return fmt.Errorf("paper account %s: missing", sc)
@@ -348,12 +350,13 @@ func (s *session) read(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// readLiquidity measures, for each entry signal, the notional of wallet actions in its
+// queueLiquidity queues on b the reads that measure, for each entry signal, the notional of wallet actions in its
 // coin over the liquidity window before it (the batch's own actions are stored
 // already). Per coin, the part of the window every signal of the batch shares is
 // summed once and only the rows at the edges are read, so the cost does not grow with
-// the number of signals times the actions in a window.
-func (s *session) readLiquidity(ctx context.Context, tx pgx.Tx) error {
+// the number of signals times the actions in a window. The returned function sets the
+// figures once b has run.
+func (s *session) queueLiquidity(b *pgx.Batch) func() {
 	win := time.Duration(s.settings.LiquidityWindowMin * float64(time.Minute))
 	type span struct{ lo, hi time.Time }
 	spans := map[string]*span{}
@@ -392,7 +395,6 @@ func (s *session) readLiquidity(ctx context.Context, tx pgx.Tx) error {
 		usd float64
 	}
 	edges := map[string][]edge{}
-	b := &pgx.Batch{}
 	b.Queue(`SELECT u.coin, coalesce((SELECT sum(a.usd) FROM signal_actions a WHERE a.coin = u.coin AND a.ts > u.a AND a.ts <= u.b), 0)
 		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS u(coin, a, b)`, coins, cA, cB).Query(func(rows pgx.Rows) error {
 		var c string
@@ -409,19 +411,17 @@ func (s *session) readLiquidity(ctx context.Context, tx pgx.Tx) error {
 		_, err := pgx.ForEachRow(rows, []any{&c, &e.ts, &e.usd}, func() error { edges[c] = append(edges[c], e); return nil })
 		return err
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("liquidity: %w", err)
-	}
-	for _, sg := range s.entries {
-		v := common[sg.Coin]
-		for _, e := range edges[sg.Coin] {
-			if e.ts.After(sg.TS.Add(-win)) && !e.ts.After(sg.TS) {
-				v += e.usd
+	return func() {
+		for _, sg := range s.entries {
+			v := common[sg.Coin]
+			for _, e := range edges[sg.Coin] {
+				if e.ts.After(sg.TS.Add(-win)) && !e.ts.After(sg.TS) {
+					v += e.usd
+				}
 			}
+			s.liquidity[sg.ID] = v
 		}
-		s.liquidity[sg.ID] = v
 	}
-	return nil
 }
 
 // tick applies one price: the coin's mark and volatility (an EWMA of squared log
