@@ -32,6 +32,9 @@ type Group struct {
 	g    GroupConfig
 	sink Sink
 
+	// slots bounds the shard workers reading and committing at once (Concurrency)
+	slots chan struct{}
+
 	mu     sync.Mutex
 	owned  map[int]*ownedShard
 	errs   chan error
@@ -61,8 +64,12 @@ func NewGroup(rdb redis.UniversalClient, cfg Config, g GroupConfig, sink Sink) (
 		// and entries are applied out of order. The runtime retries by itself.
 		return nil, errors.New("consumer group: the Redis client must not retry commands itself: set redis.Options.MaxRetries to -1")
 	}
-	return &Group{rdb: rdb, cfg: cfg.withDefaults(), g: g.withDefaults(), sink: sink,
-		owned: map[int]*ownedShard{}, errs: make(chan error, 64)}, nil
+	gr := &Group{rdb: rdb, cfg: cfg.withDefaults(), g: g.withDefaults(), sink: sink,
+		owned: map[int]*ownedShard{}, errs: make(chan error, 64)}
+	if gr.g.Concurrency > 0 {
+		gr.slots = make(chan struct{}, gr.g.Concurrency)
+	}
+	return gr, nil
 }
 
 // Owner is this process's consumer name.
@@ -194,7 +201,7 @@ func (gr *Group) startShard(s int) {
 	o := &ownedShard{stop: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	gr.owned[s] = o
 	w := &shardWorker{rdb: gr.rdb, wait: gr.wait, cfg: gr.cfg, g: gr.g, sink: gr.sink, shard: s,
-		name: gr.cfg.Stream(s), log: gr.g.Logger}
+		name: gr.cfg.Stream(s), log: gr.g.Logger, slots: gr.slots}
 	go func() {
 		defer close(o.done)
 		defer cancel()
