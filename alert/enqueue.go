@@ -1,8 +1,10 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,63 +114,72 @@ type channelTarget struct {
 }
 
 // targets lists, per signal (by index in sigs), the users it may go to — followers of
-// its wallet first, then users who asked for its rule on every wallet — and the
-// channel subscriptions whose filters match it: two queries for the whole batch.
+// its wallet first, then users who asked for its rule on every wallet, each group by
+// platform and user — and the channel subscriptions whose filters match it, by id.
+// Two plain queries for the whole batch (cheap to plan: no per-signal joins); the
+// matching is done here.
 func targets(ctx context.Context, tx pgx.Tx, sigs []Signal) (map[int][]userTarget, map[int][]channelTarget, error) {
-	n := len(sigs)
-	wallets, rules, coins := make([]string, n), make([]string, n), make([]string, n)
-	usd := make([]float64, n)
-	for i, sg := range sigs {
-		wallets[i], rules[i], coins[i], usd[i] = strings.ToLower(sg.Wallet), sg.Rule, strings.ToUpper(sg.Coin), sg.USD
+	var wallets, rules []string
+	maxUSD := 0.0
+	for _, sg := range sigs {
+		if w := strings.ToLower(sg.Wallet); w != "" && !contains(wallets, w) {
+			wallets = append(wallets, w)
+		}
+		if !contains(rules, sg.Rule) {
+			rules = append(rules, sg.Rule)
+		}
+		maxUSD = max(maxUSD, sg.USD)
 	}
-	users, chans := map[int][]userTarget{}, map[int][]channelTarget{}
+	type candidate struct {
+		wallet string // followed wallet; "" for a rule subscriber
+		rules  []string
+		u      userTarget
+	}
+	var users []candidate
+	type channel struct {
+		c                     channelTarget
+		minUSD                float64
+		coins, wallets, rules []string
+	}
+	var chans []channel
 	b := &pgx.Batch{}
 	b.Queue(`
-		SELECT sg.i, u.platform, u.user_id, coalesce(u.alert_chat, u.user_id), w.reason,
+		SELECT f.wallet, 'followed', '{}'::text[], u.platform, u.user_id, coalesce(u.alert_chat, u.user_id),
 			coalesce(s.min_usd, 0), coalesce(s.sides, '{}'), coalesce(s.coins, '{}'),
 			s.quiet_from, s.quiet_to, coalesce(s.digest, false), s.muted_until
-		FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS sg(wallet, rule, i)
-		CROSS JOIN LATERAL (
-			SELECT platform, user_id, 'followed' AS reason, 0 AS pri FROM follows WHERE wallet = sg.wallet AND sg.wallet <> ''
-			UNION ALL
-			SELECT platform, user_id, 'rule', 1 FROM user_settings WHERE sg.rule = ANY (rules)
-		) w
-		JOIN users u USING (platform, user_id)
-		LEFT JOIN user_settings s USING (platform, user_id)
-		ORDER BY sg.i, w.pri, u.platform, u.user_id`, wallets, rules).Query(func(rows pgx.Rows) error {
+		FROM follows f JOIN users u USING (platform, user_id) LEFT JOIN user_settings s USING (platform, user_id)
+		WHERE f.wallet = ANY($1)
+		UNION ALL
+		SELECT '', 'rule', s.rules, u.platform, u.user_id, coalesce(u.alert_chat, u.user_id),
+			s.min_usd, s.sides, s.coins, s.quiet_from, s.quiet_to, s.digest, s.muted_until
+		FROM user_settings s JOIN users u USING (platform, user_id)
+		WHERE s.rules && $2`, wallets, rules).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var i int
-			var u userTarget
+			var c candidate
 			var from, to *int16
 			var muted *time.Time
-			if err := rows.Scan(&i, &u.platform, &u.userID, &u.chat, &u.reason, &u.settings.MinUSD, &u.settings.Sides,
-				&u.settings.Coins, &from, &to, &u.settings.Digest, &muted); err != nil {
+			if err := rows.Scan(&c.wallet, &c.u.reason, &c.rules, &c.u.platform, &c.u.userID, &c.u.chat, &c.u.settings.MinUSD,
+				&c.u.settings.Sides, &c.u.settings.Coins, &from, &to, &c.u.settings.Digest, &muted); err != nil {
 				return fmt.Errorf("alert fan-out: subscribers: %w", err)
 			}
 			if from != nil && to != nil {
-				u.settings.Quiet, u.settings.QuietFrom, u.settings.QuietTo = true, int(*from), int(*to)
+				c.u.settings.Quiet, c.u.settings.QuietFrom, c.u.settings.QuietTo = true, int(*from), int(*to)
 			}
 			if muted != nil {
-				u.settings.MutedUntil = *muted
+				c.u.settings.MutedUntil = *muted
 			}
-			users[i-1] = append(users[i-1], u)
+			users = append(users, c)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("alert fan-out: subscribers: %w", err)
 		}
 		return nil
 	})
-	b.Queue(`SELECT sg.i, c.id, c.platform, c.chat_id
-		FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS sg(usd, coin, wallet, rule, i)
-		JOIN channel_subscriptions c ON c.min_usd <= sg.usd
-		  AND (c.coins = '{}' OR sg.coin = ANY (c.coins))
-		  AND (c.wallets = '{}' OR sg.wallet = ANY (c.wallets))
-		  AND (c.rules = '{}' OR sg.rule = ANY (c.rules))
-		ORDER BY sg.i, c.id`, usd, coins, wallets, rules).Query(func(rows pgx.Rows) error {
-		var i int
-		var c channelTarget
-		if _, err := pgx.ForEachRow(rows, []any{&i, &c.id, &c.platform, &c.chat}, func() error {
-			chans[i-1] = append(chans[i-1], c)
+	b.Queue(`SELECT id, platform, chat_id, min_usd, coins, wallets, rules FROM channel_subscriptions
+		WHERE min_usd <= $1 AND (rules = '{}' OR rules && $2)`, maxUSD, rules).Query(func(rows pgx.Rows) error {
+		var c channel
+		if _, err := pgx.ForEachRow(rows, []any{&c.c.id, &c.c.platform, &c.c.chat, &c.minUSD, &c.coins, &c.wallets, &c.rules}, func() error {
+			chans = append(chans, c)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("alert fan-out: channels: %w", err)
@@ -178,7 +189,48 @@ func targets(ctx context.Context, tx pgx.Tx, sigs []Signal) (map[int][]userTarge
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, err
 	}
-	return users, chans, nil
+	// Followers before rule subscribers, each by platform and user.
+	slices.SortStableFunc(users, func(a, b candidate) int {
+		if (a.wallet == "") != (b.wallet == "") {
+			if a.wallet != "" {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(a.u.platform, b.u.platform); c != 0 {
+			return c
+		}
+		return strings.Compare(a.u.userID, b.u.userID)
+	})
+	slices.SortFunc(chans, func(a, b channel) int { return cmp.Compare(a.c.id, b.c.id) })
+	followers := map[string][]userTarget{}
+	var byRule []candidate
+	for _, c := range users {
+		if c.wallet != "" {
+			followers[c.wallet] = append(followers[c.wallet], c.u)
+		} else {
+			byRule = append(byRule, c)
+		}
+	}
+	outU, outC := map[int][]userTarget{}, map[int][]channelTarget{}
+	for i, sg := range sigs {
+		w, coin := strings.ToLower(sg.Wallet), strings.ToUpper(sg.Coin)
+		if w != "" {
+			outU[i] = append(outU[i], followers[w]...)
+		}
+		for _, c := range byRule {
+			if contains(c.rules, sg.Rule) {
+				outU[i] = append(outU[i], c.u)
+			}
+		}
+		for _, c := range chans {
+			if c.minUSD <= sg.USD && (len(c.coins) == 0 || contains(c.coins, coin)) &&
+				(len(c.wallets) == 0 || contains(c.wallets, w)) && (len(c.rules) == 0 || contains(c.rules, sg.Rule)) {
+				outC[i] = append(outC[i], c.c)
+			}
+		}
+	}
+	return outU, outC, nil
 }
 
 // insertTargets writes the chats and outbox rows in two statements, however
