@@ -147,8 +147,10 @@ func targets(ctx context.Context, tx pgx.Tx, sigs []Signal) (map[int][]userTarge
 		SELECT f.wallet, 'followed', '{}'::text[], u.platform, u.user_id, coalesce(u.alert_chat, u.user_id),
 			coalesce(s.min_usd, 0), coalesce(s.sides, '{}'), coalesce(s.coins, '{}'),
 			s.quiet_from, s.quiet_to, coalesce(s.digest, false), s.muted_until
-		FROM follows f JOIN users u USING (platform, user_id) LEFT JOIN user_settings s USING (platform, user_id)
-		WHERE f.wallet = ANY($1)
+		FROM unnest($1::text[]) AS k(w)
+		CROSS JOIN LATERAL (SELECT wallet, platform, user_id FROM follows WHERE wallet = k.w) f
+		CROSS JOIN LATERAL (SELECT * FROM users WHERE platform = f.platform AND user_id = f.user_id) u
+		LEFT JOIN LATERAL (SELECT * FROM user_settings WHERE platform = f.platform AND user_id = f.user_id) s ON true
 		UNION ALL
 		SELECT '', 'rule', s.rules, u.platform, u.user_id, coalesce(u.alert_chat, u.user_id),
 			s.min_usd, s.sides, s.coins, s.quiet_from, s.quiet_to, s.digest, s.muted_until
@@ -256,7 +258,7 @@ func insertTargets(ctx context.Context, tx pgx.Tx, ts []target) error {
 		SELECT t.p, t.c, t.s, t.r, t.sub, t.d, t.due
 		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[])
 			WITH ORDINALITY AS t(p, c, s, r, sub, d, due, n)
-		JOIN chats ch ON ch.platform = t.p AND ch.chat_id = t.c AND ch.active
+		CROSS JOIN LATERAL (SELECT 1 FROM chats ch WHERE ch.platform = t.p AND ch.chat_id = t.c AND ch.active LIMIT 1) ch
 		ORDER BY t.s, t.n
 		ON CONFLICT (platform, chat_id, signal_id) DO NOTHING`, plat, chat, sig, reason, sub, digest, due); err != nil {
 		return fmt.Errorf("alert fan-out: outbox: %w", err)

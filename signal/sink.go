@@ -220,7 +220,8 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, evs []event.Event, keys []
 	// Which events were seen before and the book rows they change: one round trip.
 	seen := map[string]bool{}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT event_key FROM signal_actions WHERE event_key = ANY($1)`, want).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT a.event_key FROM unnest($1::bytea[]) AS k(key)
+		CROSS JOIN LATERAL (SELECT event_key FROM signal_actions WHERE event_key = k.key LIMIT 1) a`, want).Query(func(rows pgx.Rows) error {
 		var k []byte
 		if _, err := pgx.ForEachRow(rows, []any{&k}, func() error { seen[string(k)] = true; return nil }); err != nil {
 			return fmt.Errorf("seen actions: %w", err)

@@ -99,7 +99,11 @@ func saveBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey, books m
 func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, wallets []string) (map[string]walletInfo, error) {
 	out := make(map[string]walletInfo, len(wallets))
 	b := &pgx.Batch{}
-	b.Queue(`SELECT wallet, count(*) FROM follows WHERE wallet = ANY($1) GROUP BY wallet`, wallets).Query(func(rows pgx.Rows) error {
+	// Lookups go through LATERAL over the keys: each is an index probe, whatever the
+	// planner guesses of the array's length and the table's size (a generic plan on a
+	// young table otherwise scans it whole on every batch).
+	b.Queue(`SELECT k.w, f.n FROM unnest($1::text[]) AS k(w)
+		CROSS JOIN LATERAL (SELECT count(*) AS n FROM follows WHERE wallet = k.w) f WHERE f.n > 0`, wallets).Query(func(rows pgx.Rows) error {
 		var w string
 		var n int64
 		if _, err := pgx.ForEachRow(rows, []any{&w, &n}, func() error {
@@ -113,7 +117,8 @@ func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, wallets []string) (map
 		return nil
 	})
 	scores := queueLatestScores(b, s.cfg.ScoreWindow, wallets)
-	b.Queue(`SELECT wallet, n, sum_log, sum_sq FROM signal_wallet_sizes WHERE wallet = ANY($1)`, wallets).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT z.wallet, z.n, z.sum_log, z.sum_sq FROM unnest($1::text[]) AS k(w)
+		CROSS JOIN LATERAL (SELECT * FROM signal_wallet_sizes WHERE wallet = k.w) z`, wallets).Query(func(rows pgx.Rows) error {
 		var w string
 		var n int64
 		var sl, sq float64
