@@ -335,7 +335,7 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 		})
 	}
 	liquidity := func() {}
-	if len(ids) > 0 && len(scopes) > 0 {
+	if len(ids) > 0 && len(scopes) > 0 && s.settings.MinLiquidityUSD > 0 {
 		liquidity = s.queueLiquidity(b)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
@@ -402,9 +402,12 @@ func (s *session) queueLiquidity(b *pgx.Batch) func() {
 		_, err := pgx.ForEachRow(rows, []any{&c, &v}, func() error { common[c] = v; return nil })
 		return err
 	})
-	b.Queue(`SELECT a.coin, a.ts, a.usd
+	b.Queue(`SELECT u.coin, a.ts, a.usd
 		FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[]) AS u(coin, a1, b1, a2, b2)
-		JOIN signal_actions a ON a.coin = u.coin AND ((a.ts > u.a1 AND a.ts <= u.b1) OR (a.ts > u.a2 AND a.ts <= u.b2))`,
+		CROSS JOIN LATERAL (
+			SELECT ts, usd FROM signal_actions WHERE coin = u.coin AND ts > u.a1 AND ts <= u.b1
+			UNION ALL
+			SELECT ts, usd FROM signal_actions WHERE coin = u.coin AND ts > u.a2 AND ts <= u.b2) a`,
 		coins, e1A, e1B, e2A, e2B).Query(func(rows pgx.Rows) error {
 		var c string
 		var e edge

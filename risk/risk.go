@@ -263,8 +263,14 @@ func Decide(s Settings, sw Switches, p Portfolio, m Market, r Request) Decision 
 		add(CheckPrice, age <= s.MaxStalenessSeconds, age, s.MaxStalenessSeconds,
 			fmt.Sprintf("price %.0fs old at the signal, limit %.0fs", age, s.MaxStalenessSeconds))
 	}
-	add(CheckLiquidity, m.LiquidityUSD >= s.MinLiquidityUSD, m.LiquidityUSD, s.MinLiquidityUSD,
-		fmt.Sprintf("$%.0f traded in %s over %.0f min, minimum $%.0f", m.LiquidityUSD, r.Coin, s.LiquidityWindowMin, s.MinLiquidityUSD))
+	if s.MinLiquidityUSD <= 0 {
+		// Not measured: with no minimum the check cannot fail (Market.LiquidityUSD is
+		// left unread by the paper trader then).
+		add(CheckLiquidity, true, -1, 0, "no minimum set (min_liquidity_usd is 0): not measured")
+	} else {
+		add(CheckLiquidity, m.LiquidityUSD >= s.MinLiquidityUSD, m.LiquidityUSD, s.MinLiquidityUSD,
+			fmt.Sprintf("$%.0f traded in %s over %.0f min, minimum $%.0f", m.LiquidityUSD, r.Coin, s.LiquidityWindowMin, s.MinLiquidityUSD))
+	}
 
 	size := Size(s, p.Equity, r.Edge, m.HorizonVol)
 	d.SizeUSD = size

@@ -102,3 +102,21 @@ func TestSettingsSetRejectsUnknownAndOutOfRange(t *testing.T) {
 		t.Errorf("set: %v %v", err, s.CooldownMinutes)
 	}
 }
+
+// TestLiquidityWithoutMinimumIsNotMeasured: with min_liquidity_usd 0 the check passes
+// whatever the market says, and says it was not measured.
+func TestLiquidityWithoutMinimumIsNotMeasured(t *testing.T) {
+	at := time.Date(2024, 6, 1, 10, 0, 0, 0, time.UTC)
+	s := Defaults()
+	s.MinLiquidityUSD = 0
+	d := Decide(s, Switches{}, Portfolio{Equity: 10000, DayStartEquity: 10000, PeakEquity: 10000},
+		Market{Price: 2000, PriceTS: at, LiquidityUSD: 0}, Request{Coin: "ETH", Dir: 1, TS: at, Edge: 0.2})
+	for _, c := range d.Checks {
+		if c.Name == CheckLiquidity && (!c.Passed || c.Value != -1 || !strings.Contains(c.Reason, "not measured")) {
+			t.Errorf("liquidity check without a minimum: %+v", c)
+		}
+	}
+	if !d.Approved {
+		t.Errorf("decision: %+v", d)
+	}
+}

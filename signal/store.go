@@ -29,8 +29,8 @@ func queueLoadBooks(b *pgx.Batch, keys []store.PositionKey) map[store.PositionKe
 	b.Queue(`
 		SELECT p.wallet, p.coin, p.size::text, p.entry_px::text, p.unknown_basis, p.n, p.updated_at,
 		       p.last_ts, coalesce(p.last_delta, 0)::text, coalesce(p.last_px, 0)::text
-		FROM signal_positions p JOIN unnest($1::text[], $2::text[]) AS k(wallet, coin)
-		  ON p.wallet = k.wallet AND p.coin = k.coin`, ws, cs).Query(func(rows pgx.Rows) error {
+		FROM unnest($1::text[], $2::text[]) AS k(wallet, coin)
+		CROSS JOIN LATERAL (SELECT * FROM signal_positions WHERE wallet = k.wallet AND coin = k.coin) p`, ws, cs).Query(func(rows pgx.Rows) error {
 		var (
 			w, c, size, entry, ld, lp string
 			unk                       bool

@@ -43,8 +43,8 @@ func LoadPositions(ctx context.Context, tx pgx.Tx, keys []PositionKey) (map[Posi
 	rows, err := tx.Query(ctx, `SELECT p.wallet, p.coin, p.size::text, p.entry_px::text, p.realized_pnl::text,
 			p.fees::text, p.n, p.unknown_basis, p.unknown_closes, p.mark_px::text, p.updated_at,
 			p.last_ts, coalesce(p.last_delta, 0)::text, coalesce(p.last_px, 0)::text
-		FROM positions p JOIN unnest($1::text[], $2::text[]) AS k(wallet, coin)
-		  ON p.wallet = k.wallet AND p.coin = k.coin`, ws, cs)
+		FROM unnest($1::text[], $2::text[]) AS k(wallet, coin)
+		CROSS JOIN LATERAL (SELECT * FROM positions WHERE wallet = k.wallet AND coin = k.coin) p`, ws, cs)
 	if err != nil {
 		return nil, fmt.Errorf("load %d positions: %w", len(keys), err)
 	}
