@@ -246,22 +246,23 @@ func insertTargets(ctx context.Context, tx pgx.Tx, ts []target) error {
 		plat[i], chat[i], kind[i], reason[i], sub[i] = t.platform, t.chat, t.kind, t.reason, t.subscriber
 		digest[i], due[i], sig[i] = t.digest, t.due, t.signal
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO chats (platform, chat_id, kind)
+	// One round trip: the chats, then the outbox rows (a batch runs in order). Rows
+	// are inserted in signal order (ORDER BY): the outbox ids, which the dispatcher
+	// sends by, then follow the signals, so a chat gets "opened" before "closed"
+	// whatever order the join produced.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO chats (platform, chat_id, kind)
 		SELECT DISTINCT ON (p, c) p, c, k FROM unnest($1::text[], $2::text[], $3::text[]) AS t(p, c, k)
-		ON CONFLICT (platform, chat_id) DO NOTHING`, plat, chat, kind); err != nil {
-		return fmt.Errorf("alert fan-out: chats: %w", err)
-	}
-	// Rows are inserted in signal order (ORDER BY): the outbox ids, which the
-	// dispatcher sends by, then follow the signals, so a chat gets "opened" before
-	// "closed" whatever order the join produced.
-	if _, err := tx.Exec(ctx, `INSERT INTO alert_outbox (platform, chat_id, signal_id, reason, subscriber, digest, due_at)
+		ON CONFLICT (platform, chat_id) DO NOTHING`, plat, chat, kind)
+	b.Queue(`INSERT INTO alert_outbox (platform, chat_id, signal_id, reason, subscriber, digest, due_at)
 		SELECT t.p, t.c, t.s, t.r, t.sub, t.d, t.due
 		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bool[], $7::timestamptz[])
 			WITH ORDINALITY AS t(p, c, s, r, sub, d, due, n)
 		CROSS JOIN LATERAL (SELECT 1 FROM chats ch WHERE ch.platform = t.p AND ch.chat_id = t.c AND ch.active LIMIT 1) ch
 		ORDER BY t.s, t.n
-		ON CONFLICT (platform, chat_id, signal_id) DO NOTHING`, plat, chat, sig, reason, sub, digest, due); err != nil {
-		return fmt.Errorf("alert fan-out: outbox: %w", err)
+		ON CONFLICT (platform, chat_id, signal_id) DO NOTHING`, plat, chat, sig, reason, sub, digest, due)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("alert fan-out: chats and outbox: %w", err)
 	}
 	// Dispatchers are woken after the commit (Waker), not from inside it.
 	return nil

@@ -88,9 +88,25 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 		produce(t, rdb, scfg, writeFile(t, lines))
 		sigtest.RunStageBatch(t, st, rdb, scfg, cfg, 1, batch)
 		if inbox {
-			n, err := paper.NewRunner(st, tr, paper.RunnerConfig{Batch: 7}).Drain(ctx)
-			if err != nil || n == 0 {
-				t.Fatalf("drain the paper inbox: %d rows, %v", n, err)
+			// Two runners at once: they take turns, and each row is applied once.
+			var rows int
+			if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM paper_inbox`).Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				n   int
+				err error
+			}
+			done := make(chan result, 2)
+			for range 2 {
+				go func() {
+					n, err := paper.NewRunner(st, tr, paper.RunnerConfig{Batch: 7}).Drain(ctx)
+					done <- result{n, err}
+				}()
+			}
+			a, b := <-done, <-done
+			if a.err != nil || b.err != nil || a.n+b.n != rows || rows == 0 {
+				t.Fatalf("two runners drained %d + %d rows (%v, %v) of %d", a.n, b.n, a.err, b.err, rows)
 			}
 			var left int
 			if err := st.Pool().QueryRow(ctx, `SELECT count(*) FROM paper_inbox`).Scan(&left); err != nil || left != 0 {
@@ -109,7 +125,7 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 	if four := dump(4, false); one != four {
 		t.Errorf("one entry per batch and four per batch differ:\n%s", lineDiff(one, four))
 	}
-	// Through the inbox and a runner taking 7 rows a round (rounds end mid-batch).
+	// Through the inbox and two runners taking 7 rows a round (rounds end mid-batch).
 	for _, batch := range []int{0, 3} {
 		if got := dump(batch, true); one != got {
 			t.Errorf("through the inbox (stage batches of %d) differs:\n%s", batch, lineDiff(one, got))

@@ -172,19 +172,16 @@ func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
 	n := 0
 	err := pgx.BeginFunc(ctx, r.st.Pool(), func(tx pgx.Tx) error {
 		applied, n = nil, 0
-		turn := true
-		lock := `SELECT pg_try_advisory_xact_lock($1)`
+		// The lock and the take in one statement: the lock is an InitPlan, evaluated
+		// once before any row; without it (another runner has its turn) nothing is
+		// taken.
+		lock := `pg_try_advisory_xact_lock($2)`
 		if wait {
-			lock = `SELECT true FROM pg_advisory_xact_lock($1)`
+			lock = `(SELECT true FROM pg_advisory_xact_lock($2))`
 		}
-		if err := tx.QueryRow(ctx, lock, int64(lockKey)).Scan(&turn); err != nil {
-			return fmt.Errorf("paper lock: %w", err)
-		}
-		if !turn {
-			return nil
-		}
-		rows, err := tx.Query(ctx, `DELETE FROM paper_inbox WHERE id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
-			RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts`, r.cfg.Batch)
+		rows, err := tx.Query(ctx, `DELETE FROM paper_inbox WHERE (SELECT `+lock+`)
+			AND id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
+			RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts`, r.cfg.Batch, int64(lockKey))
 		if err != nil {
 			return fmt.Errorf("paper inbox: %w", err)
 		}
