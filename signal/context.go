@@ -199,7 +199,7 @@ func (r *AnomalyRelay) relay(ctx context.Context, wait bool) ([]Stored, error) {
 		if err != nil {
 			return fmt.Errorf("new anomalies: %w", err)
 		}
-		if stored, err = insertSignals(ctx, tx, sigs); err != nil {
+		if stored, err = insertSignals(ctx, tx, nil, sigs); err != nil {
 			return err
 		}
 		if len(stored) > 0 && r.cfg.OnSignals != nil {

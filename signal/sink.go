@@ -97,11 +97,14 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {
 			return err
 		}
-		acts, err := s.derive(ctx, tx, evs, keys, pos)
+		// Writes that nothing reads before the next round trip wait on pend and go
+		// with it.
+		pend := &pgx.Batch{}
+		acts, err := s.derive(ctx, tx, pend, evs, keys, pos)
 		if err != nil {
 			return err
 		}
-		sigs, err := s.fire(ctx, tx, acts)
+		sigs, err := s.fire(ctx, tx, pend, acts)
 		if err != nil {
 			return err
 		}
@@ -115,7 +118,7 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 			}
 			sigs = append(sigs, extra...)
 		}
-		stored, err = insertSignals(ctx, tx, sigs)
+		stored, err = insertSignals(ctx, tx, pend, sigs)
 		if err != nil {
 			return err
 		}
@@ -194,7 +197,7 @@ func classify(err error) error {
 // derive applies the batch's new wallet events to the stage's book and returns the
 // actions they were, in stream order. Events already seen (their key is in
 // signal_actions) are skipped: a file replayed into the stream changes nothing.
-func (s *Sink) derive(ctx context.Context, tx pgx.Tx, evs []event.Event, keys [][]byte, pos []int) ([]action, error) {
+func (s *Sink) derive(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, evs []event.Event, keys [][]byte, pos []int) ([]action, error) {
 	var want [][]byte
 	for _, k := range keys {
 		if k != nil {
@@ -292,9 +295,7 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, evs []event.Event, keys []
 			out = append(out, a)
 		}
 	}
-	if err := saveBooks(ctx, tx, pks, books); err != nil {
-		return nil, err
-	}
+	queueSaveBooks(pend, pks, books)
 	return out, nil
 }
 
@@ -312,7 +313,7 @@ type walletInfo struct {
 }
 
 // fire records the actions and returns the signals they fire.
-func (s *Sink) fire(ctx context.Context, tx pgx.Tx, acts []action) ([]Signal, error) {
+func (s *Sink) fire(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, acts []action) ([]Signal, error) {
 	if len(acts) == 0 {
 		return nil, nil
 	}
@@ -324,7 +325,7 @@ func (s *Sink) fire(ctx context.Context, tx pgx.Tx, acts []action) ([]Signal, er
 			wallets = append(wallets, a.wallet)
 		}
 	}
-	info, err := s.walletInfo(ctx, tx, wallets)
+	info, err := s.walletInfo(ctx, tx, pend, wallets)
 	if err != nil {
 		return nil, err
 	}
@@ -342,8 +343,12 @@ func (s *Sink) fire(ctx context.Context, tx pgx.Tx, acts []action) ([]Signal, er
 			return nil, fmt.Errorf("lock coin %s: %w", c, err)
 		}
 	}
-	if err := insertActions(ctx, tx, acts, info); err != nil {
-		return nil, err
+	queueActions(pend, acts, info)
+	if len(coins) > 0 {
+		// Consensus is counted from signal_actions, this batch's included.
+		if err := flush(ctx, tx, pend); err != nil {
+			return nil, err
+		}
 	}
 	var out []Signal
 	type win struct {
@@ -446,9 +451,7 @@ func (s *Sink) fire(ctx context.Context, tx pgx.Tx, acts []action) ([]Signal, er
 		}
 		info[a.wallet] = wi
 	}
-	if err := saveSizes(ctx, tx, wallets, info); err != nil {
-		return nil, err
-	}
+	queueSaveSizes(pend, wallets, info)
 	return out, nil
 }
 

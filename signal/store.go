@@ -63,10 +63,10 @@ func queueLoadBooks(b *pgx.Batch, keys []store.PositionKey) map[store.PositionKe
 	return out
 }
 
-// saveBooks writes the stage's book rows back.
-func saveBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey, books map[store.PositionKey]*book.Position) error {
+// queueSaveBooks queues on b the write of the stage's book rows.
+func queueSaveBooks(b *pgx.Batch, keys []store.PositionKey, books map[store.PositionKey]*book.Position) {
 	if len(keys) == 0 {
-		return nil
+		return
 	}
 	n := len(keys)
 	ws, cs, sizes, entries, lds, lps := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]*string, n), make([]*string, n)
@@ -80,7 +80,7 @@ func saveBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey, books m
 			lts[i], lds[i], lps[i] = &t, &d, &x
 		}
 	}
-	_, err := tx.Exec(ctx, `
+	b.Queue(`
 		INSERT INTO signal_positions (wallet, coin, size, entry_px, unknown_basis, n, updated_at, last_ts, last_delta, last_px)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::numeric[], $5::bool[], $6::bigint[],
 		                     $7::timestamptz[], $8::timestamptz[], $9::numeric[], $10::numeric[])
@@ -88,17 +88,12 @@ func saveBooks(ctx context.Context, tx pgx.Tx, keys []store.PositionKey, books m
 		  unknown_basis = EXCLUDED.unknown_basis, n = EXCLUDED.n, updated_at = EXCLUDED.updated_at,
 		  last_ts = EXCLUDED.last_ts, last_delta = EXCLUDED.last_delta, last_px = EXCLUDED.last_px`,
 		ws, cs, sizes, entries, unk, ns, upd, lts, lds, lps)
-	if err != nil {
-		return fmt.Errorf("save signal book: %w", err)
-	}
-	return nil
 }
 
 // walletInfo reads followers, the latest score and the size history of wallets, in
-// one round trip.
-func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, wallets []string) (map[string]walletInfo, error) {
+// one round trip, sending the writes pending on b with it.
+func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, b *pgx.Batch, wallets []string) (map[string]walletInfo, error) {
 	out := make(map[string]walletInfo, len(wallets))
-	b := &pgx.Batch{}
 	// Lookups go through LATERAL over the keys: each is an index probe, whatever the
 	// planner guesses of the array's length and the table's size (a generic plan on a
 	// young table otherwise scans it whole on every batch).
@@ -132,9 +127,12 @@ func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, wallets []string) (map
 		}
 		return nil
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	err := tx.SendBatch(ctx, b).Close()
+	*b = pgx.Batch{}
+	if err != nil {
 		return nil, err
 	}
+
 	for w, sc := range scores {
 		wi := out[w]
 		wi.ranked, wi.rank, wi.score, wi.lcb = true, sc.rank, sc.score, sc.lcb
@@ -186,7 +184,8 @@ func collectScores(rows pgx.Rows) (map[string]scoreRow, error) {
 	return out, nil
 }
 
-func saveSizes(ctx context.Context, tx pgx.Tx, wallets []string, info map[string]walletInfo) error {
+// queueSaveSizes queues on b the write of the wallets' size histories.
+func queueSaveSizes(b *pgx.Batch, wallets []string, info map[string]walletInfo) {
 	var ws []string
 	var ns []int64
 	var sl, sq []float64
@@ -198,32 +197,38 @@ func saveSizes(ctx context.Context, tx pgx.Tx, wallets []string, info map[string
 		ws, ns, sl, sq = append(ws, w), append(ns, wi.n), append(sl, wi.sumLog), append(sq, wi.sumSq)
 	}
 	if len(ws) == 0 {
-		return nil
+		return
 	}
-	_, err := tx.Exec(ctx, `
+	b.Queue(`
 		INSERT INTO signal_wallet_sizes (wallet, n, sum_log, sum_sq)
 		SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[])
 		ON CONFLICT (wallet) DO UPDATE SET n = EXCLUDED.n, sum_log = EXCLUDED.sum_log, sum_sq = EXCLUDED.sum_sq`,
 		ws, ns, sl, sq)
-	if err != nil {
-		return fmt.Errorf("save wallet sizes: %w", err)
-	}
-	return nil
 }
 
-func insertActions(ctx context.Context, tx pgx.Tx, acts []action, info map[string]walletInfo) error {
+// queueActions queues on b the record of the actions.
+func queueActions(b *pgx.Batch, acts []action, info map[string]walletInfo) {
 	n := len(acts)
 	keys, ws, cs, kinds, sides := make([][]byte, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	usd, ts, high := make([]float64, n), make([]time.Time, n), make([]bool, n)
 	for i, a := range acts {
 		keys[i], ws[i], cs[i], kinds[i], sides[i], usd[i], ts[i], high[i] = a.key, a.wallet, a.coin, a.kind, a.side, a.usd, a.ts, info[a.wallet].high
 	}
-	_, err := tx.Exec(ctx, `
+	b.Queue(`
 		INSERT INTO signal_actions (event_key, wallet, coin, kind, side, usd, ts, high_alpha)
 		SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], $7::timestamptz[], $8::bool[])
 		ON CONFLICT (event_key) DO NOTHING`, keys, ws, cs, kinds, sides, usd, ts, high)
+}
+
+// flush sends the writes pending on b, if any (b may be nil).
+func flush(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	if b == nil || b.Len() == 0 {
+		return nil
+	}
+	err := tx.SendBatch(ctx, b).Close()
+	*b = pgx.Batch{}
 	if err != nil {
-		return fmt.Errorf("record actions: %w", err)
+		return fmt.Errorf("signal stage writes: %w", err)
 	}
 	return nil
 }
@@ -290,9 +295,9 @@ func (s *Sink) meanEdge(ctx context.Context, tx pgx.Tx, wallets []string) (float
 
 // insertSignals inserts sigs, skipping those whose dedup_key exists, and returns the
 // ones inserted with their ids, in the order given.
-func insertSignals(ctx context.Context, tx pgx.Tx, sigs []Signal) ([]Stored, error) {
+func insertSignals(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, sigs []Signal) ([]Stored, error) {
 	if len(sigs) == 0 {
-		return nil, nil
+		return nil, flush(ctx, tx, pend)
 	}
 	n := len(sigs)
 	keys, rules, ws, cs, sides, acts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -311,22 +316,27 @@ func insertSignals(ctx context.Context, tx pgx.Tx, sigs []Signal) ([]Stored, err
 		keys[i], rules[i], ws[i], cs[i], sides[i], acts[i] = sg.DedupKey, sg.Rule, sg.Wallet, sg.Coin, sg.Side, sg.Action
 		usd[i], px[i], conf[i], ts[i], evs[i] = sg.USD, sg.Price, sg.Confidence, sg.TS, string(b)
 	}
-	rows, err := tx.Query(ctx, `
+	ids := map[string]int64{}
+	if pend == nil {
+		pend = &pgx.Batch{}
+	}
+	pend.Queue(`
 		INSERT INTO signals (dedup_key, rule, wallet, coin, side, action, usd, price, confidence, ts, evidence)
 		SELECT k, r, w, c, s, a, u, p, f, t, e::jsonb
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[],
 		            $9::float8[], $10::timestamptz[], $11::text[]) WITH ORDINALITY AS x(k, r, w, c, s, a, u, p, f, t, e, o)
 		ORDER BY o
 		ON CONFLICT (dedup_key) DO NOTHING
-		RETURNING id, dedup_key`, keys, rules, ws, cs, sides, acts, usd, px, conf, ts, evs)
-	if err != nil {
-		return nil, fmt.Errorf("insert signals: %w", err)
-	}
-	ids := map[string]int64{}
-	var id int64
-	var k string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &k}, func() error { ids[k] = id; return nil }); err != nil {
-		return nil, fmt.Errorf("insert signals: %w", err)
+		RETURNING id, dedup_key`, keys, rules, ws, cs, sides, acts, usd, px, conf, ts, evs).Query(func(rows pgx.Rows) error {
+		var id int64
+		var k string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &k}, func() error { ids[k] = id; return nil }); err != nil {
+			return fmt.Errorf("insert signals: %w", err)
+		}
+		return nil
+	})
+	if err := flush(ctx, tx, pend); err != nil {
+		return nil, err
 	}
 	var out []Stored
 	for _, sg := range sigs {
