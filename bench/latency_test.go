@@ -15,7 +15,7 @@ func TestRunLatencySmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := RunLatency(ctx, LatencyConfig{DatabaseURL: testenv.DatabaseURL(), RedisURL: testenv.RedisURL(),
-		Rates: []int{300}, Duration: 2 * time.Second, Wallets: 40, Shards: 4})
+		Rates: []int{300}, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond, Wallets: 40, Shards: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
