@@ -97,13 +97,14 @@ type Detector struct {
 }
 
 // OnTrade checks one trade against the rolling median trade notional, then adds it.
-func (d *Detector) OnTrade(cfg DetectorConfig, venue, symbol string, ts time.Time, px, qty float64, ref string) *Anomaly {
+// ref is called for the anomaly's Ref only when there is one.
+func (d *Detector) OnTrade(cfg DetectorConfig, venue, symbol string, ts time.Time, px, qty float64, ref func() string) *Anomaly {
 	cfg = cfg.withDefaults()
 	notional := px * qty
 	var out *Anomaly
 	if len(d.Sizes) >= cfg.MinTrades && d.Median > 0 && notional >= cfg.LargeTradeMult*d.Median {
 		out = &Anomaly{Kind: KindLargeTrade, Venue: venue, Symbol: symbol, TS: ts, Value: notional,
-			Baseline: d.Median, Score: notional / d.Median, Ref: ref,
+			Baseline: d.Median, Score: notional / d.Median, Ref: ref(),
 			Evidence: map[string]any{"price": px, "qty": qty, "median_notional": d.Median,
 				"multiple": notional / d.Median, "trades_in_baseline": len(d.Sizes)}}
 	}

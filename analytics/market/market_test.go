@@ -3,7 +3,9 @@ package market
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,7 +129,7 @@ func TestDetector(t *testing.T) {
 		if i == 250 {
 			size = 50
 		}
-		if a := d.OnTrade(cfg, "binance", "ETH-USDT", t0, 100, size, "k"); a != nil {
+		if a := d.OnTrade(cfg, "binance", "ETH-USDT", t0, 100, size, func() string { return "k" }); a != nil {
 			if i != 250 || a.Kind != KindLargeTrade {
 				t.Errorf("trade %d flagged: %+v", i, a)
 			}
@@ -182,5 +184,50 @@ func TestProfile(t *testing.T) {
 	hs := hf.Summarize(ProfileConfig{})
 	if !hs.BotHighFreq || hs.BotMarketMaker || hs.Style != StyleAccumulator {
 		t.Errorf("high-frequency summary %+v", hs)
+	}
+}
+
+// TestMedianSelection: the selection-based Median equals the median of a sorted copy,
+// with repeats, negative values and NaNs (which sort first), for odd and even lengths.
+func TestMedianSelection(t *testing.T) {
+	sorted := func(xs []float64) float64 {
+		s := slices.Clone(xs)
+		slices.Sort(s)
+		n := len(s)
+		if n%2 == 1 {
+			return s[n/2]
+		}
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := 1; n <= 300; n++ {
+		for round := 0; round < 20; round++ {
+			xs := make([]float64, n)
+			for i := range xs {
+				switch rng.IntN(10) {
+				case 0:
+					xs[i] = float64(rng.IntN(3)) // many repeats
+				case 1:
+					if round%4 == 0 {
+						xs[i] = math.NaN()
+					}
+				default:
+					xs[i] = rng.NormFloat64() * 1000
+				}
+			}
+			in := slices.Clone(xs)
+			if got, want := Median(xs), sorted(xs); !same(got, want) {
+				t.Fatalf("n %d: Median %v, sorted median %v", n, got, want)
+			}
+			for i := range xs {
+				if !same(xs[i], in[i]) {
+					t.Fatalf("n %d: Median modified its input", n)
+				}
+			}
+		}
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Error("the median of nothing must be NaN")
 	}
 }

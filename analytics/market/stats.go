@@ -1,23 +1,69 @@
 package market
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"sort"
 )
 
-// Median of xs (NaN when empty). xs is not modified.
+// Median of xs (NaN when empty). xs is not modified. The order is slices.Sort's
+// (cmp.Less: NaNs first), found by selection rather than a full sort: the detectors
+// take the median of a few hundred values every few trades.
 func Median(xs []float64) float64 {
-	if len(xs) == 0 {
+	n := len(xs)
+	if n == 0 {
 		return math.NaN()
 	}
 	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
+	k := n / 2
+	selectKth(s, k)
 	if n%2 == 1 {
-		return s[n/2]
+		return s[k]
 	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return (slices.MaxFunc(s[:k], cmp.Compare[float64]) + s[k]) / 2
+}
+
+// selectKth reorders s so that s[k] is the element a sort by cmp.Less puts at k, those
+// before it are not greater and those after it not less (Hoare's selection with a
+// median-of-three pivot).
+func selectKth(s []float64, k int) {
+	lo, hi := 0, len(s)-1
+	for hi > lo {
+		mid := lo + (hi-lo)/2
+		if cmp.Less(s[mid], s[lo]) {
+			s[mid], s[lo] = s[lo], s[mid]
+		}
+		if cmp.Less(s[hi], s[lo]) {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if cmp.Less(s[hi], s[mid]) {
+			s[hi], s[mid] = s[mid], s[hi]
+		}
+		pivot := s[mid]
+		i, j := lo, hi
+		for i <= j {
+			for cmp.Less(s[i], pivot) {
+				i++
+			}
+			for cmp.Less(pivot, s[j]) {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return // j < k < i: s[k] equals the pivot
+		}
+	}
 }
 
 // MAD is the median absolute deviation from the median.

@@ -228,7 +228,9 @@ func (o *Operator[V, A]) Sources() []SourceStat {
 func (o *Operator[V, A]) Add(source, key string, ts time.Time, v V) Result[A] {
 	var res Result[A]
 	src := o.source(source)
-	src.seenAt = o.cfg.Clock()
+	if o.cfg.IdleAfter > 0 { // only FlushIdle reads it
+		src.seenAt = o.cfg.Clock()
+	}
 	t := ts.UnixNano()
 	if t > src.MaxEvent {
 		src.MaxEvent = t
