@@ -3,6 +3,7 @@
 package stage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -67,12 +68,20 @@ func AnomaliesStream(c stream.Config) string {
 }
 
 // Windows is the windowed stage's stream.Sink. In one transaction per batch it fences
-// the shard's checkpoint, records which events are new (window_seen), folds the new
-// ones into the shard's keyed state, writes the bars, flows, anomalies and profiles
-// that changed, saves the state and advances the checkpoint. The state of a shard is
-// kept in memory between batches while this process owns the shard, and reloaded from
-// the database after a new claim or a failed commit, so it always matches the
-// checkpoint.
+// the shard's checkpoint, folds the batch's new events into the shard's keyed state,
+// records their keys (window_keys) so a repeat is never folded in again, writes the
+// bars, flows, anomalies and profiles that changed, saves the state and advances the
+// checkpoint. The state of a shard is kept in memory between batches while this
+// process owns the shard, and reloaded from the database after a new claim or a failed
+// commit, so it always matches the checkpoint.
+//
+// Which events are new: normally every event arrives once, so the batch is folded in
+// whole (less repeats within it) and its keys are inserted with the writes, in one
+// round trip; a key applied before makes that insert, and so the transaction, fail
+// (store.ErrKeysApplied), and the batch is redone from the stored state, recording the
+// keys first with a statement that tolerates repeats and folding in only the new
+// events. Repeats come in runs (a file replayed again), so a shard that met one keeps
+// the tolerant statement for the next batches (dupBatches).
 type Windows struct {
 	st  *store.Store
 	cfg WindowsConfig
@@ -103,6 +112,8 @@ type shardState struct {
 	flows    *window.Operator[market.FlowTick, market.Flow]
 	det      map[string]*market.Detector // by venue \x1f symbol
 	profiles map[string]*market.Profile  // loaded or created this ownership
+	// dupBatches: the next batches record their keys tolerating ones applied before.
+	dupBatches int
 }
 
 // snapshot is the serialised shard state (window_state.state). Profiles are stored in
@@ -145,8 +156,8 @@ func (w *Windows) Claim(ctx context.Context, streamName, group, owner string) (i
 	return epoch, last, nil
 }
 
-// state returns the shard's state for epoch, loading it inside tx when not cached.
-func (w *Windows) state(ctx context.Context, tx pgx.Tx, b stream.Batch) (*shardState, error) {
+// state returns the shard's state for epoch, loading it through q when not cached.
+func (w *Windows) state(ctx context.Context, q store.Querier, b stream.Batch) (*shardState, error) {
 	w.mu.Lock()
 	s := w.shards[b.Stream]
 	w.mu.Unlock()
@@ -157,7 +168,7 @@ func (w *Windows) state(ctx context.Context, tx pgx.Tx, b stream.Batch) (*shardS
 	if err != nil {
 		return nil, err
 	}
-	raw, err := store.LoadWindowState(ctx, tx, b.Stream, b.Group)
+	raw, err := store.LoadWindowState(ctx, q, b.Stream, b.Group)
 	if err != nil {
 		return nil, err
 	}
@@ -206,102 +217,110 @@ type flowID struct {
 	start                int64
 }
 
-var rules = event.Rules{MaxFuture: 365 * 24 * time.Hour}
+// maxFuture: events dated later than this from now are not decoded (the book stage
+// dead-letters them).
+const maxFuture = 365 * 24 * time.Hour
+
+// evBufs recycles the decoded events of a batch (a few hundred kilobytes each).
+var evBufs = sync.Pool{New: func() any { return new([]event.Event) }}
 
 // maxCachedProfiles bounds the whale profiles a shard keeps in memory between batches;
 // the rest are loaded from wallet_profiles.state when their wallets trade again.
 const maxCachedProfiles = 5000
 
+// positionPrefix starts the canonical encoding (event.AppendJSON, what the ingress
+// writes) of a position, which the windowed state does not use.
+var positionPrefix = []byte(`{"kind":"position",`)
+
+// affects reports whether applying ev can change the windowed state. Only such events
+// are recorded as applied: the others (positions, swaps that are no trade against a
+// stablecoin, retracted swaps) have no effect however often they come, and their
+// content alone decides that.
+func affects(ev *event.Event) bool {
+	switch ev.Kind {
+	case event.KindTrade, event.KindPrice, event.KindFill, event.KindTransfer:
+		return true
+	case event.KindSwap:
+		_, ok := swapTrade(ev)
+		return ok && !ev.Removed
+	}
+	return false
+}
+
+// dupBatches is how many batches of a shard, after one held an event applied before,
+// record their keys first with the statement that tolerates repeats, instead of the
+// insert that a repeat makes fail: repeats come in runs (a file replayed again).
+const dupBatches = 16
+
 // Commit implements stream.Sink.
 func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
-	evs := make([]event.Event, 0, len(b.Entries))
-	keys := make([][]byte, 0, len(b.Entries))
+	buf := evBufs.Get().(*[]event.Event)
+	defer func() {
+		clear(*buf) // drop what the events point to
+		*buf = (*buf)[:0]
+		evBufs.Put(buf)
+	}()
+	evs := (*buf)[:0]
+	keys := make([][16]byte, 0, len(b.Entries))
 	raws := make([][]byte, 0, len(b.Entries))
+	now := time.Now() // one clock reading for the batch's future-date check
+	rules := event.Rules{MaxFuture: maxFuture, Now: func() time.Time { return now }}
 	for _, e := range b.Entries {
+		if bytes.HasPrefix(e.Body, positionPrefix) {
+			continue // a position, or no valid event at all (Decode rejects repeated fields)
+		}
 		ev, err := event.Decode(e.Body, rules)
 		if err != nil {
 			continue // the book stage dead-letters undecodable entries
 		}
-		key := e.Key
-		if len(key) != 16 { // the producer sends the key hash; recompute when it did not
-			kh := ev.KeyHash()
-			key = kh[:]
+		if !affects(&ev) {
+			continue
+		}
+		var key [16]byte
+		if len(e.Key) == 16 {
+			key = [16]byte(e.Key)
+		} else { // the producer sends the key hash; recompute when it did not
+			key = ev.KeyHash()
 		}
 		evs = append(evs, ev)
 		keys = append(keys, key)
 		raws = append(raws, e.Body)
 	}
-	var published []store.AnomalyRow
-	var shard *shardState
-	err := pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
-		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {
-			return err
+	*buf = evs
+	dup := false
+	w.mu.Lock()
+	if s := w.shards[b.Stream]; s != nil && s.epoch == b.Epoch && s.dupBatches > 0 {
+		s.dupBatches--
+		dup = true
+	}
+	w.mu.Unlock()
+	var (
+		published []store.AnomalyRow
+		shard     *shardState
+		repeats   int
+		err       error
+	)
+	if !dup {
+		published, shard, err = w.commitFresh(ctx, b, evs, keys, raws)
+		if errors.Is(err, store.ErrKeysApplied) {
+			// Some were applied before: the transaction is void, and the state it folded
+			// the batch into too. Redo it from the stored state, recording the keys first.
+			w.drop(b.Stream)
+			dup = true
 		}
-		s, err := w.state(ctx, tx, b)
-		if err != nil {
-			return err
+	}
+	if dup {
+		published, shard, repeats, err = w.commitChecked(ctx, b, evs, keys, raws)
+	}
+	if err == nil && shard != nil {
+		if repeats > 0 {
+			shard.dupBatches = dupBatches
 		}
-		shard = s
-		fresh, err := store.InsertSeen(ctx, tx, b.Group, keys)
-		if err != nil {
-			return err
+		if len(shard.profiles) > maxCachedProfiles {
+			// Every profile is persisted with its state whenever it changes, so the map is
+			// only a cache: bound it, or a shard of a million wallets holds them all.
+			clear(shard.profiles)
 		}
-		out := &batchOut{bars: map[barID]store.BarRow{}, barFix: map[barID]store.BarRow{},
-			flows: map[flowID]store.FlowRow{}, flowFix: map[flowID]store.FlowRow{}, dirtyProfiles: map[string]bool{}}
-		apply := make([]int, 0, len(evs))
-		var wallets, addrs []string
-		seenW, seenA := map[string]bool{}, map[string]bool{}
-		for i := range evs {
-			k := [16]byte(keys[i])
-			if !fresh[k] {
-				continue
-			}
-			delete(fresh, k) // a key repeated within the batch applies once
-			apply = append(apply, i)
-			ev := &evs[i]
-			switch ev.Kind {
-			case event.KindFill, event.KindSwap:
-				if _, ok := s.profiles[ev.Wallet]; !ok && !seenW[ev.Wallet] {
-					seenW[ev.Wallet] = true
-					wallets = append(wallets, ev.Wallet)
-				}
-			case event.KindTransfer:
-				for _, a := range [2]string{ev.From, ev.To} {
-					if !seenA[a] {
-						seenA[a] = true
-						addrs = append(addrs, a)
-					}
-				}
-			}
-		}
-		if err := w.loadProfiles(ctx, tx, s, wallets); err != nil {
-			return err
-		}
-		labels := map[string]store.AddressLabel{}
-		if len(addrs) > 0 {
-			if labels, err = store.LookupLabels(ctx, tx, addrs); err != nil {
-				return err
-			}
-		}
-		for _, i := range apply {
-			w.apply(s, b, &evs[i], keys[i], raws[i], labels, out)
-		}
-		for _, win := range s.bars.TakeDirty() {
-			out.addBar(win)
-		}
-		for _, win := range s.flows.TakeDirty() {
-			out.addFlow(win, b.Shard)
-		}
-		if err := w.write(ctx, tx, s, b, out); err != nil {
-			return err
-		}
-		published = out.anomalies
-		return nil
-	})
-	if err == nil && shard != nil && len(shard.profiles) > maxCachedProfiles {
-		// Every profile is persisted with its state whenever it changes, so the map is
-		// only a cache: bound it, or a shard of a million wallets holds them all.
-		clear(shard.profiles)
 	}
 	if err != nil {
 		w.drop(b.Stream)
@@ -319,11 +338,132 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 	return nil
 }
 
-func (w *Windows) loadProfiles(ctx context.Context, tx pgx.Tx, s *shardState, wallets []string) error {
+// commitFresh applies a batch taking every event not repeated within it to be new: it
+// folds them into the shard state, then sends the checkpoint advance (the fence), the
+// keys and the results as one pipeline, which Postgres commits as one transaction: one
+// round trip. A key applied before fails it with store.ErrKeysApplied, after the state
+// was changed. The reads it needs first (the state after a claim, profiles not cached,
+// address labels) are made outside that transaction: only the owner of the shard
+// writes its state and profiles, and a claim waits for the previous owner's last
+// transaction, so they see everything committed before; an owner that lost the shard
+// meanwhile fails at the fence.
+func (w *Windows) commitFresh(ctx context.Context, b stream.Batch, evs []event.Event, keys [][16]byte,
+	raws [][]byte) ([]store.AnomalyRow, *shardState, error) {
+	db := w.st.Pool()
+	s, err := w.state(ctx, db, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := w.fold(ctx, db, s, b, evs, keys, raws, firsts(keys))
+	if err != nil {
+		return nil, s, err
+	}
+	var q store.Writes
+	q.Fence(b.Stream, b.Group, b.Epoch, b.LastID)
+	q.NewKeys(b.Group, keys)
+	if err := w.queueWrites(&q, s, b, out); err != nil {
+		return nil, s, err
+	}
+	q.DeadLetters(out.dead)
+	if err := q.Commit(ctx, db); err != nil {
+		return nil, s, err
+	}
+	return out.anomalies, s, nil
+}
+
+// commitChecked applies a batch in a transaction that records its keys first,
+// tolerating ones applied before, and folds in only the new events. repeats is how
+// many of its keys were applied before.
+func (w *Windows) commitChecked(ctx context.Context, b stream.Batch, evs []event.Event, keys [][16]byte,
+	raws [][]byte) (published []store.AnomalyRow, shard *shardState, repeats int, err error) {
+	err = pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
+		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {
+			return err
+		}
+		s, err := w.state(ctx, tx, b)
+		if err != nil {
+			return err
+		}
+		shard = s
+		var fresh []bool
+		if fresh, repeats, err = store.RecordNewKeys(ctx, tx, b.Group, keys); err != nil {
+			return err
+		}
+		out, err := w.fold(ctx, tx, s, b, evs, keys, raws, fresh)
+		if err != nil {
+			return err
+		}
+		var q store.Writes
+		if err := w.queueWrites(&q, s, b, out); err != nil {
+			return err
+		}
+		q.DeadLetters(out.dead)
+		if err := q.Send(ctx, tx); err != nil {
+			return err
+		}
+		published = out.anomalies
+		return nil
+	})
+	return published, shard, repeats, err
+}
+
+// fold folds the events marked fresh into the shard state, loading through q the
+// profiles and labels they need, and returns what to write.
+func (w *Windows) fold(ctx context.Context, q store.Querier, s *shardState, b stream.Batch, evs []event.Event,
+	keys [][16]byte, raws [][]byte, fresh []bool) (*batchOut, error) {
+	out := &batchOut{bars: map[barID]store.BarRow{}, barFix: map[barID]store.BarRow{},
+		flows: map[flowID]store.FlowRow{}, flowFix: map[flowID]store.FlowRow{}, dirtyProfiles: map[string]bool{}}
+	apply := make([]int, 0, len(evs))
+	var wallets, addrs []string
+	seenW, seenA := map[string]bool{}, map[string]bool{}
+	for i := range evs {
+		if !fresh[i] {
+			continue
+		}
+		apply = append(apply, i)
+		ev := &evs[i]
+		switch ev.Kind {
+		case event.KindFill, event.KindSwap:
+			if _, ok := s.profiles[ev.Wallet]; !ok && !seenW[ev.Wallet] {
+				seenW[ev.Wallet] = true
+				wallets = append(wallets, ev.Wallet)
+			}
+		case event.KindTransfer:
+			for _, a := range [2]string{ev.From, ev.To} {
+				if !seenA[a] {
+					seenA[a] = true
+					addrs = append(addrs, a)
+				}
+			}
+		}
+	}
+	if err := w.loadProfiles(ctx, q, s, wallets); err != nil {
+		return nil, err
+	}
+	labels := map[string]store.AddressLabel{}
+	if len(addrs) > 0 {
+		var err error
+		if labels, err = store.LookupLabels(ctx, q, addrs); err != nil {
+			return nil, err
+		}
+	}
+	for _, i := range apply {
+		w.apply(s, b, &evs[i], keys[i][:], raws[i], labels, out)
+	}
+	for _, win := range s.bars.TakeDirty() {
+		out.addBar(win)
+	}
+	for _, win := range s.flows.TakeDirty() {
+		out.addFlow(win, b.Shard)
+	}
+	return out, nil
+}
+
+func (w *Windows) loadProfiles(ctx context.Context, q store.Querier, s *shardState, wallets []string) error {
 	if len(wallets) == 0 {
 		return nil
 	}
-	states, err := store.LoadProfileStates(ctx, tx, wallets)
+	states, err := store.LoadProfileStates(ctx, q, wallets)
 	if err != nil {
 		return err
 	}
@@ -353,7 +493,7 @@ func (w *Windows) apply(s *shardState, b stream.Batch, ev *event.Event, key, raw
 				d = &market.Detector{}
 				s.det[dk] = d
 			}
-			if a := d.OnTrade(w.cfg.Detector, ev.Src, ev.Symbol, ev.TS, px, t.Qty, hex.EncodeToString(key)); a != nil {
+			if a := d.OnTrade(w.cfg.Detector, ev.Src, ev.Symbol, ev.TS, px, t.Qty, func() string { return hex.EncodeToString(key) }); a != nil {
 				out.anomaly(*a, b.Stream)
 			}
 		}
@@ -545,23 +685,26 @@ func (o *batchOut) fixFlow(win window.Window[market.Flow], shard int) {
 	o.flowFix[id] = flowRow(win, shard)
 }
 
-// write stores the batch's results and the shard state in tx.
-func (w *Windows) write(ctx context.Context, tx pgx.Tx, s *shardState, b stream.Batch, out *batchOut) error {
-	if err := store.WriteBars(ctx, tx, sortedBars(out.bars), false); err != nil {
-		return err
+// firsts reports for each key whether it is its first occurrence in keys.
+func firsts(keys [][16]byte) []bool {
+	out := make([]bool, len(keys))
+	seen := make(map[[16]byte]struct{}, len(keys))
+	for i, k := range keys {
+		if _, ok := seen[k]; !ok {
+			seen[k] = struct{}{}
+			out[i] = true
+		}
 	}
-	if err := store.WriteBars(ctx, tx, sortedBars(out.barFix), true); err != nil {
-		return err
-	}
-	if err := store.WriteFlows(ctx, tx, sortedFlows(out.flows), false); err != nil {
-		return err
-	}
-	if err := store.WriteFlows(ctx, tx, sortedFlows(out.flowFix), true); err != nil {
-		return err
-	}
-	if err := store.InsertAnomalies(ctx, tx, out.anomalies); err != nil {
-		return err
-	}
+	return out
+}
+
+// queueWrites queues the batch's results and the shard state.
+func (w *Windows) queueWrites(q *store.Writes, s *shardState, b stream.Batch, out *batchOut) error {
+	q.Bars(sortedBars(out.bars), false)
+	q.Bars(sortedBars(out.barFix), true)
+	q.Flows(sortedFlows(out.flows), false)
+	q.Flows(sortedFlows(out.flowFix), true)
+	q.Anomalies(out.anomalies)
 	if len(out.dirtyProfiles) > 0 {
 		wallets := make([]string, 0, len(out.dirtyProfiles))
 		for wa := range out.dirtyProfiles {
@@ -582,12 +725,7 @@ func (w *Windows) write(ctx context.Context, tx pgx.Tx, s *shardState, b stream.
 				BuyShare: sum.BuyShare, MaxTradesPerMinute: sum.MaxPerMinute, BotHighFrequency: sum.BotHighFreq,
 				BotMarketMaker: sum.BotMarketMaker, State: raw})
 		}
-		if err := store.UpsertProfiles(ctx, tx, rows); err != nil {
-			return err
-		}
-	}
-	if err := store.InsertDeadLetters(ctx, tx, out.dead); err != nil {
-		return err
+		q.Profiles(rows)
 	}
 	barsState, err := s.bars.MarshalState()
 	if err != nil {
@@ -597,14 +735,19 @@ func (w *Windows) write(ctx context.Context, tx pgx.Tx, s *shardState, b stream.
 	if err != nil {
 		return err
 	}
-	snap, err := json.Marshal(snapshot{Bars: barsState, Flows: flowsState, Det: s.det})
+	det, err := json.Marshal(s.det)
 	if err != nil {
 		return fmt.Errorf("window state: %w", err)
 	}
-	if err := store.SaveWindowState(ctx, tx, b.Stream, b.Group, snap); err != nil {
-		return err
-	}
-	return store.SaveSourceProgress(ctx, tx, b.Stream, b.Group, progress(s))
+	// The snapshot's JSON, put together by hand: json.Marshal would compact (scan) the
+	// operators' already compact states again.
+	snap := make([]byte, 0, len(barsState)+len(flowsState)+len(det)+32)
+	snap = append(append(append(snap, `{"bars":`...), barsState...), `,"flows":`...)
+	snap = append(append(append(snap, flowsState...), `,"det":`...), det...)
+	snap = append(snap, '}')
+	q.WindowState(b.Stream, b.Group, snap)
+	q.SourceProgress(b.Stream, b.Group, progress(s))
+	return nil
 }
 
 func progress(s *shardState) []store.SourceProgress {

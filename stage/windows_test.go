@@ -145,8 +145,8 @@ func TestLateEventPolicies(t *testing.T) {
 		err := r.st.Pool().QueryRow(context.Background(), `SELECT high, volume, trades, late, final FROM price_bars
 			WHERE venue = 'binance' AND symbol = 'ETH-USDT' AND res = '1m' AND start = '2026-01-01T00:00:00Z'`).Scan(&high, &vol, &trades, &late, &final)
 		if err != nil {
-			t.Fatalf("the first minute's bar: %v (%d bars, %d seen, %d events, summary %+v)", err, count(t, r.st, `SELECT count(*) FROM price_bars`),
-				count(t, r.st, `SELECT count(*) FROM window_seen`), count(t, r.st, `SELECT count(*) FROM events`), r.sum)
+			t.Fatalf("the first minute's bar: %v (%d bars, %d applied keys, %d events, summary %+v)", err, count(t, r.st, `SELECT count(*) FROM price_bars`),
+				count(t, r.st, `SELECT count(*) FROM window_keys`), count(t, r.st, `SELECT count(*) FROM events`), r.sum)
 		}
 		deadN := count(t, r.st, `SELECT count(*) FROM dead_letters WHERE reason = 'late_event'`)
 		lateN := count(t, r.st, `SELECT coalesce(sum(late), 0)::bigint FROM window_sources WHERE source = 'binance'`)

@@ -8,34 +8,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The windowed stages' tables (migrations/007_windows.sql). Writers take the stage's
 // transaction, so results commit with the stream checkpoint.
 
-// InsertSeen records the event keys group has applied and returns those that were new.
-func InsertSeen(ctx context.Context, tx pgx.Tx, group string, keys [][]byte) (map[[16]byte]bool, error) {
-	fresh := map[[16]byte]bool{}
-	if len(keys) == 0 {
-		return fresh, nil
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO window_seen (grp, key) SELECT $1, k FROM unnest($2::bytea[]) AS k
-		ON CONFLICT DO NOTHING RETURNING key`, group, keys)
-	if err != nil {
-		return nil, fmt.Errorf("record seen events of %s: %w", group, err)
-	}
-	var k []byte
-	_, err = pgx.ForEachRow(rows, []any{&k}, func() error { fresh[[16]byte(k)] = true; return nil })
-	if err != nil {
-		return nil, fmt.Errorf("record seen events of %s: %w", group, err)
-	}
-	return fresh, nil
-}
-
 // LoadWindowState returns the serialised keyed state of (stream, group), nil when none.
-func LoadWindowState(ctx context.Context, tx pgx.Tx, stream, group string) ([]byte, error) {
-	var b []byte
-	err := tx.QueryRow(ctx, `SELECT state FROM window_state WHERE stream = $1 AND grp = $2`, stream, group).Scan(&b)
+func LoadWindowState(ctx context.Context, q Querier, stream, group string) ([]byte, error) {
+	rows, err := q.Query(ctx, `SELECT state FROM window_state WHERE stream = $1 AND grp = $2`, stream, group)
+	if err != nil {
+		return nil, fmt.Errorf("load window state %s/%s: %w", stream, group, err)
+	}
+	b, err := pgx.CollectOneRow(rows, pgx.RowTo[[]byte])
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -45,14 +31,93 @@ func LoadWindowState(ctx context.Context, tx pgx.Tx, stream, group string) ([]by
 	return b, nil
 }
 
+// Writes queues the windowed stage's writes of one transaction, to send them in one
+// round trip (Send). Each method queues nothing when it has nothing to write. The
+// functions WriteBars, SaveWindowState and the like are the one-statement forms.
+type Writes struct {
+	b pgx.Batch
+}
+
+// queue adds a statement; its error is reported as what (formatted with whatArgs)
+// failed.
+func (w *Writes) queue(what string, whatArgs []any, sql string, args ...any) {
+	qq := w.b.Queue(sql, args...)
+	qq.Fn = func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf(what+": %w", append(whatArgs, err)...)
+		}
+		return nil
+	}
+}
+
+// Send runs the queued statements in tx, in order, and stops at the first error.
+func (w *Writes) Send(ctx context.Context, tx pgx.Tx) error {
+	if w.b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &w.b).Close()
+}
+
+// Commit runs the queued statements in one round trip outside any transaction block:
+// Postgres runs a pipeline as one implicit transaction, committed if every statement
+// succeeds and rolled back at the first error, which Commit returns. Queue Fence first.
+func (w *Writes) Commit(ctx context.Context, pool *pgxpool.Pool) error {
+	if w.b.Len() == 0 {
+		return nil
+	}
+	return pool.SendBatch(ctx, &w.b).Close()
+}
+
+// Fence queues the advance of the checkpoint of (stream, group) to lastID if epoch is
+// still the current one, as AdvanceCheckpoint, and fails the statement, and so the
+// transaction, with ErrFenced when it is not (advance_checkpoint_fenced, migration
+// 014). The first statement of a transaction, for the row lock.
+func (w *Writes) Fence(stream, group string, epoch int64, lastID string) {
+	qq := w.b.Queue(`SELECT advance_checkpoint_fenced($1, $2, $3, $4)`, stream, group, epoch, lastID)
+	qq.Fn = func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "CTF01" {
+			return fmt.Errorf("advance checkpoint %s/%s: %w", stream, group, ErrFenced)
+		}
+		if err != nil {
+			return fmt.Errorf("advance checkpoint %s/%s: %w", stream, group, err)
+		}
+		return nil
+	}
+}
+
+// DeadLetters queues InsertDeadLetters (the same statement).
+func (w *Writes) DeadLetters(ds []DeadLetter) {
+	if len(ds) == 0 {
+		return
+	}
+	keys := make([][]byte, len(ds))
+	reasons, details, sources, raws := make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds)), make([]string, len(ds))
+	for i, d := range ds {
+		keys[i], reasons[i], details[i], sources[i], raws[i] = d.Key(), d.Reason, cleanText(d.Detail), cleanText(d.Source), cleanText(string(d.Raw))
+	}
+	w.queue("insert %d dead letters", []any{len(ds)}, `INSERT INTO dead_letters (key, reason, detail, source, raw)
+		SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[])
+		ON CONFLICT (key) DO NOTHING`, keys, reasons, details, sources, raws)
+}
+
+func sendOne(ctx context.Context, tx pgx.Tx, queue func(*Writes)) error {
+	var w Writes
+	queue(&w)
+	return w.Send(ctx, tx)
+}
+
 // SaveWindowState stores the keyed state of (stream, group).
 func SaveWindowState(ctx context.Context, tx pgx.Tx, stream, group string, state []byte) error {
-	_, err := tx.Exec(ctx, `INSERT INTO window_state (stream, grp, state) VALUES ($1, $2, $3)
-		ON CONFLICT (stream, grp) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`, stream, group, state)
-	if err != nil {
-		return fmt.Errorf("save window state %s/%s: %w", stream, group, err)
-	}
-	return nil
+	return sendOne(ctx, tx, func(w *Writes) { w.WindowState(stream, group, state) })
+}
+
+// WindowState queues SaveWindowState.
+func (w *Writes) WindowState(stream, group string, state []byte) {
+	w.queue("save window state %s/%s", []any{stream, group}, `INSERT INTO window_state (stream, grp, state)
+		VALUES ($1, $2, $3) ON CONFLICT (stream, grp) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
+		stream, group, state)
 }
 
 // SourceProgress is a shard's event-time progress for one source.
@@ -65,22 +130,23 @@ type SourceProgress struct {
 
 // SaveSourceProgress upserts a shard's per-source progress.
 func SaveSourceProgress(ctx context.Context, tx pgx.Tx, stream, group string, ps []SourceProgress) error {
+	return sendOne(ctx, tx, func(w *Writes) { w.SourceProgress(stream, group, ps) })
+}
+
+// SourceProgress queues SaveSourceProgress.
+func (w *Writes) SourceProgress(stream, group string, ps []SourceProgress) {
 	if len(ps) == 0 {
-		return nil
+		return
 	}
 	src, late := make([]string, len(ps)), make([]int64, len(ps))
 	wm, mx := make([]time.Time, len(ps)), make([]time.Time, len(ps))
 	for i, p := range ps {
 		src[i], wm[i], mx[i], late[i] = p.Source, p.Watermark, p.MaxEvent, p.Late
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO window_sources (stream, grp, source, watermark, max_event, late)
+	w.queue("save source progress %s/%s", []any{stream, group}, `INSERT INTO window_sources (stream, grp, source, watermark, max_event, late)
 		SELECT $1, $2, s, w, m, l FROM unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::bigint[]) AS u(s, w, m, l)
 		ON CONFLICT (stream, grp, source) DO UPDATE SET watermark = EXCLUDED.watermark, max_event = EXCLUDED.max_event, late = EXCLUDED.late`,
 		stream, group, src, wm, mx, late)
-	if err != nil {
-		return fmt.Errorf("save source progress %s/%s: %w", stream, group, err)
-	}
-	return nil
 }
 
 // Watermarks returns, per source over every shard of group, the lowest watermark (the
@@ -117,8 +183,13 @@ type BarRow struct {
 // window's current value, or its final one); with merge true it is a correction merged
 // into the stored bar (earliest open, latest close, extremes, sums).
 func WriteBars(ctx context.Context, tx pgx.Tx, rows []BarRow, merge bool) error {
+	return sendOne(ctx, tx, func(w *Writes) { w.Bars(rows, merge) })
+}
+
+// Bars queues WriteBars.
+func (w *Writes) Bars(rows []BarRow, merge bool) {
 	if len(rows) == 0 {
-		return nil
+		return
 	}
 	n := len(rows)
 	venue, sym, res := make([]string, n), make([]string, n), make([]string, n)
@@ -146,17 +217,13 @@ func WriteBars(ctx context.Context, tx pgx.Tx, rows []BarRow, merge bool) error 
 		vwap = CASE WHEN b.volume + EXCLUDED.volume > 0 THEN (b.quote_volume + EXCLUDED.quote_volume) / (b.volume + EXCLUDED.volume) END,
 		trades = b.trades + EXCLUDED.trades, ticks = b.ticks + EXCLUDED.ticks, late = b.late + EXCLUDED.late`
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO price_bars AS b (venue, symbol, res, start, "end", open, high, low, close,
+	w.queue("write %d price bars", []any{n}, `INSERT INTO price_bars AS b (venue, symbol, res, start, "end", open, high, low, close,
 			open_ts, close_ts, volume, quote_volume, vwap, trades, ticks, late, final)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
 			$6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::timestamptz[], $11::timestamptz[],
 			$12::float8[], $13::float8[], $14::float8[], $15::bigint[], $16::bigint[], $17::bigint[], $18::boolean[])
 		ON CONFLICT (venue, symbol, res, start) DO UPDATE SET `+set,
 		venue, sym, res, start, end, o, h, l, c, ots, cts, v, q, vwap, tr, tk, lt, fin)
-	if err != nil {
-		return fmt.Errorf("write %d price bars: %w", n, err)
-	}
-	return nil
 }
 
 // FlowRow is one shard's part of an exchange flow window (exchange_flows).
@@ -173,20 +240,25 @@ type FlowRow struct {
 // WriteFlows stores flow rows, replacing (merge false) or adding to (merge true, a
 // correction) the stored ones.
 func WriteFlows(ctx context.Context, tx pgx.Tx, rows []FlowRow, merge bool) error {
+	return sendOne(ctx, tx, func(w *Writes) { w.Flows(rows, merge) })
+}
+
+// Flows queues WriteFlows.
+func (w *Writes) Flows(rows []FlowRow, merge bool) {
 	if len(rows) == 0 {
-		return nil
+		return
 	}
 	n := len(rows)
 	tok, sym, ex, res := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	start, end := make([]time.Time, n), make([]time.Time, n)
 	shard := make([]int32, n)
 	in, out, iu, ou := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
-	d, w, li, lo, lt := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	d, wd, li, lo, lt := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	fin := make([]bool, n)
 	for i, r := range rows {
 		tok[i], sym[i], ex[i], res[i], start[i], end[i], shard[i] = r.Token, r.Symbol, r.Exchange, r.Res, r.Start, r.End, int32(r.Shard)
 		in[i], out[i], iu[i], ou[i] = r.In, r.Out, r.InUSD, r.OutUSD
-		d[i], w[i], li[i], lo[i], lt[i], fin[i] = r.Deposits, r.Withdrawals, r.LargeIn, r.LargeOut, r.Late, r.Final
+		d[i], wd[i], li[i], lo[i], lt[i], fin[i] = r.Deposits, r.Withdrawals, r.LargeIn, r.LargeOut, r.Late, r.Final
 	}
 	set := `inflow = EXCLUDED.inflow, outflow = EXCLUDED.outflow, inflow_usd = EXCLUDED.inflow_usd,
 		outflow_usd = EXCLUDED.outflow_usd, deposits = EXCLUDED.deposits, withdrawals = EXCLUDED.withdrawals,
@@ -199,17 +271,13 @@ func WriteFlows(ctx context.Context, tx pgx.Tx, rows []FlowRow, merge bool) erro
 		large_deposits = f.large_deposits + EXCLUDED.large_deposits,
 		large_withdrawals = f.large_withdrawals + EXCLUDED.large_withdrawals, late = f.late + EXCLUDED.late`
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO exchange_flows AS f (token, symbol, exchange, res, start, "end", shard,
+	w.queue("write %d exchange flows", []any{n}, `INSERT INTO exchange_flows AS f (token, symbol, exchange, res, start, "end", shard,
 			inflow, outflow, inflow_usd, outflow_usd, deposits, withdrawals, large_deposits, large_withdrawals, late, final)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[],
 			$7::int[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bigint[], $13::bigint[],
 			$14::bigint[], $15::bigint[], $16::bigint[], $17::boolean[])
 		ON CONFLICT (token, exchange, res, start, shard) DO UPDATE SET `+set,
-		tok, sym, ex, res, start, end, shard, in, out, iu, ou, d, w, li, lo, lt, fin)
-	if err != nil {
-		return fmt.Errorf("write %d exchange flows: %w", n, err)
-	}
-	return nil
+		tok, sym, ex, res, start, end, shard, in, out, iu, ou, d, wd, li, lo, lt, fin)
 }
 
 // AnomalyRow is one anomaly (anomalies).
@@ -224,8 +292,13 @@ type AnomalyRow struct {
 
 // InsertAnomalies stores anomalies, skipping ids already stored.
 func InsertAnomalies(ctx context.Context, tx pgx.Tx, rows []AnomalyRow) error {
+	return sendOne(ctx, tx, func(w *Writes) { w.Anomalies(rows) })
+}
+
+// Anomalies queues InsertAnomalies.
+func (w *Writes) Anomalies(rows []AnomalyRow) {
 	if len(rows) == 0 {
-		return nil
+		return
 	}
 	n := len(rows)
 	id := make([][]byte, n)
@@ -236,14 +309,10 @@ func InsertAnomalies(ctx context.Context, tx pgx.Tx, rows []AnomalyRow) error {
 		id[i], kind[i], venue[i], sym[i], ts[i] = r.ID, r.Kind, r.Venue, r.Symbol, r.TS
 		v[i], b[i], sc[i], ev[i], st[i] = r.Value, r.Baseline, r.Score, string(r.Evidence), r.Stream
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO anomalies (id, kind, venue, symbol, ts, value, baseline, score, evidence, stream)
+	w.queue("insert %d anomalies", []any{n}, `INSERT INTO anomalies (id, kind, venue, symbol, ts, value, baseline, score, evidence, stream)
 		SELECT i, k, ve, sy, t, va, ba, sc, e::jsonb, st FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[],
 			$5::timestamptz[], $6::float8[], $7::float8[], $8::float8[], $9::text[], $10::text[]) AS u(i, k, ve, sy, t, va, ba, sc, e, st)
 		ON CONFLICT (id) DO NOTHING`, id, kind, venue, sym, ts, v, b, sc, ev, st)
-	if err != nil {
-		return fmt.Errorf("insert %d anomalies: %w", n, err)
-	}
-	return nil
 }
 
 // UnpublishedAnomalies returns the anomalies of stream not yet published, oldest first.
@@ -299,7 +368,7 @@ func LoadProfileStates(ctx context.Context, q Querier, wallets []string) (map[st
 	if len(wallets) == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, `SELECT wallet, state::text FROM wallet_profiles WHERE wallet = ANY($1)`, wallets)
+	rows, err := q.Query(ctx, `SELECT wallet, state FROM wallet_profiles WHERE wallet = ANY($1)`, wallets)
 	if err != nil {
 		return nil, fmt.Errorf("load %d profiles: %w", len(wallets), err)
 	}
@@ -311,34 +380,51 @@ func LoadProfileStates(ctx context.Context, q Querier, wallets []string) (map[st
 	return out, nil
 }
 
-// UpsertProfiles stores profiles.
+// UpsertProfiles stores profiles, of distinct wallets.
 func UpsertProfiles(ctx context.Context, tx pgx.Tx, rows []ProfileRow) error {
+	return sendOne(ctx, tx, func(w *Writes) { w.Profiles(rows) })
+}
+
+// Profiles queues UpsertProfiles: one statement for all the rows, so a wallet may not
+// come twice (ON CONFLICT DO UPDATE cannot change a row twice).
+func (w *Writes) Profiles(rows []ProfileRow) {
 	if len(rows) == 0 {
-		return nil
+		return
 	}
-	b := &pgx.Batch{}
-	for _, r := range rows {
-		coins := r.Coins
-		if coins == nil {
-			coins = []string{}
+	n := len(rows)
+	wallet, style, coins, state := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	vol, avg, largest, buy := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	hold := make([]*float64, n)
+	trades := make([]int64, n)
+	perMin := make([]int32, n)
+	first, last := make([]time.Time, n), make([]time.Time, n)
+	hf, mm := make([]bool, n), make([]bool, n)
+	for i, r := range rows {
+		c := r.Coins
+		if c == nil {
+			c = []string{}
 		}
-		b.Queue(`INSERT INTO wallet_profiles (wallet, volume_usd, trades, avg_size_usd, largest_usd, typical_hold_seconds,
-			coins, first_seen, last_seen, style, buy_share, max_trades_per_minute, bot_high_frequency, bot_market_maker, state)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb)
-			ON CONFLICT (wallet) DO UPDATE SET volume_usd = EXCLUDED.volume_usd, trades = EXCLUDED.trades,
+		cj, _ := json.Marshal(c) // strings always marshal
+		wallet[i], style[i], coins[i], state[i] = r.Wallet, r.Style, string(cj), string(r.State)
+		vol[i], avg[i], largest[i], buy[i], hold[i] = r.VolumeUSD, r.AvgSizeUSD, r.LargestUSD, r.BuyShare, r.TypicalHoldSeconds
+		trades[i], perMin[i], first[i], last[i], hf[i], mm[i] = r.Trades, int32(r.MaxTradesPerMinute), r.FirstSeen, r.LastSeen,
+			r.BotHighFrequency, r.BotMarketMaker
+	}
+	w.queue("upsert %d profiles", []any{n}, `INSERT INTO wallet_profiles (wallet, volume_usd, trades, avg_size_usd,
+			largest_usd, typical_hold_seconds, coins, first_seen, last_seen, style, buy_share, max_trades_per_minute,
+			bot_high_frequency, bot_market_maker, state)
+		SELECT w, v, t, a, l, h, ARRAY(SELECT jsonb_array_elements_text(c::jsonb)), f, la, s, b, m, hf, mm, st
+		FROM unnest($1::text[], $2::float8[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::text[],
+			$8::timestamptz[], $9::timestamptz[], $10::text[], $11::float8[], $12::int[], $13::boolean[], $14::boolean[],
+			$15::text[]) AS u(w, v, t, a, l, h, c, f, la, s, b, m, hf, mm, st)
+		ON CONFLICT (wallet) DO UPDATE SET volume_usd = EXCLUDED.volume_usd, trades = EXCLUDED.trades,
 			avg_size_usd = EXCLUDED.avg_size_usd, largest_usd = EXCLUDED.largest_usd,
 			typical_hold_seconds = EXCLUDED.typical_hold_seconds, coins = EXCLUDED.coins,
 			first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen, style = EXCLUDED.style,
 			buy_share = EXCLUDED.buy_share, max_trades_per_minute = EXCLUDED.max_trades_per_minute,
 			bot_high_frequency = EXCLUDED.bot_high_frequency, bot_market_maker = EXCLUDED.bot_market_maker,
 			state = EXCLUDED.state`,
-			r.Wallet, r.VolumeUSD, r.Trades, r.AvgSizeUSD, r.LargestUSD, r.TypicalHoldSeconds, coins, r.FirstSeen,
-			r.LastSeen, r.Style, r.BuyShare, r.MaxTradesPerMinute, r.BotHighFrequency, r.BotMarketMaker, string(r.State))
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("upsert %d profiles: %w", len(rows), err)
-	}
-	return nil
+		wallet, vol, trades, avg, largest, hold, coins, first, last, style, buy, perMin, hf, mm, state)
 }
 
 // WalletProfile returns a wallet's profile; ErrNotFound when it has none.
