@@ -125,15 +125,22 @@ type shardWorker struct {
 	lastTrim time.Time
 	// slots bounds the group's workers reading and committing at once (nil: no bound).
 	slots chan struct{}
+	// backlog: the last read came back full, so the next one will likely be too; a
+	// worker working through a backlog does not wait for a slot (large batches gain
+	// from overlapping commits; only small ones are worth holding back).
+	backlog bool
+	held    bool // holds a slot now
 }
 
-// acquire waits for a slot to read and commit in; false when stop came first.
+// acquire waits for a slot to read and commit in, unless the worker is going through
+// a backlog; false when stop came first.
 func (w *shardWorker) acquire(stop <-chan struct{}) bool {
-	if w.slots == nil {
+	if w.slots == nil || w.backlog {
 		return true
 	}
 	select {
 	case w.slots <- struct{}{}:
+		w.held = true
 		return true
 	case <-stop:
 		return false
@@ -141,7 +148,8 @@ func (w *shardWorker) acquire(stop <-chan struct{}) bool {
 }
 
 func (w *shardWorker) releaseSlot() {
-	if w.slots != nil {
+	if w.held {
+		w.held = false
 		<-w.slots
 	}
 }
@@ -196,6 +204,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 			return nil
 		}
 		msgs, lastDelivered, err := w.readOwned(readCtx)
+		w.backlog = err == nil && len(msgs) >= w.g.Batch
 		if err != nil || len(msgs) == 0 {
 			w.releaseSlot()
 		}
