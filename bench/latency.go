@@ -64,6 +64,8 @@ type LatencyFigure struct {
 	// Decisions is how many risk-gate decisions were stored: every entry signal is
 	// judged by the gate of the enabled global paper account.
 	Decisions int `json:"risk_decisions"`
+	// Followed is how many fills of followed wallets were produced (one signal each).
+	Followed int64 `json:"followed_fills"`
 	// Entries is how many followed fills opened a position (each an entry signal).
 	Entries int64 `json:"entries"`
 	// Decided is how many followed_move signals the paper runner judged; DP50ms…
@@ -315,6 +317,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 					}
 					seq[i]++
 					expected++
+					f.Followed++
 					ev = event.Event{Kind: event.KindFill, Src: "hyperliquid", TS: ts, Wallet: wallets[i],
 						Coin: "ETH", Side: side, Px: decimal.NewFromInt(2000), Sz: decimal.NewFromInt(1), ID: fmt.Sprint(serial)}
 				case n <= 6: // exchange trades: bars, anomalies
@@ -351,7 +354,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 		if err := analyzeSchema(ctx, admin, schema); err != nil {
 			return f, err
 		}
-		f.Events, f.Entries, expected = 0, 0, 0
+		f.Events, f.Entries, f.Followed, expected = 0, 0, 0, 0
 	}
 	mu.Lock()
 	lats, decs = lats[:0], decs[:0]

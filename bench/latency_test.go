@@ -20,8 +20,9 @@ func TestRunLatencySmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := res.Figures[0]
-	if f.Events < 300 || int64(f.Signals) != f.Events/10 {
-		t.Errorf("%d events, %d signals: every tenth event (a followed fill) must fire one signal", f.Events, f.Signals)
+	if f.Events < 300 || f.Followed < f.Events/10 || int64(f.Signals) != f.Followed {
+		t.Errorf("%d events, %d followed fills, %d signals: every tenth event is a followed fill and must fire one signal",
+			f.Events, f.Followed, f.Signals)
 	}
 	// The followed fills that open a position fire entry signals, judged by the gate.
 	if opens := int(f.Entries); opens == 0 || f.Decisions != opens || f.Decided != opens {
