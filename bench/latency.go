@@ -233,7 +233,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 			mu.Unlock()
 		}
 	}
-	trader := paper.NewTrader(st, paper.Config{Rules: []string{alert.RuleFollowedMove, alert.RuleAlphaMove, alert.RuleConsensus}})
+	trader := paper.NewTrader(paper.Config{Rules: []string{alert.RuleFollowedMove, alert.RuleAlphaMove, alert.RuleConsensus}})
 	runner := paper.NewRunner(st, trader, paper.RunnerConfig{Committed: observe(&decs), Logger: cfg.Logger})
 	waker := alert.NewWaker(st.Pool(), cfg.Logger)
 	signalled := observe(&lats)

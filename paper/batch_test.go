@@ -80,7 +80,7 @@ func TestBatchSizeDoesNotChangeThePaperBook(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		tr := paper.NewTrader(st, paper.Config{CloseOnWalletExit: true, TrailingPct: 0.02, MaxHold: 30 * time.Minute})
+		tr := paper.NewTrader(paper.Config{CloseOnWalletExit: true, TrailingPct: 0.02, MaxHold: 30 * time.Minute})
 		cfg := signal.Config{Consumers: []signal.Consumer{tr}}
 		if inbox {
 			cfg.Consumers = []signal.Consumer{paper.NewInbox(tr)}

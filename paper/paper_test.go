@@ -41,7 +41,7 @@ func TestPaperPathStopsBreakerResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	pcfg := paper.Config{}
-	cfg := signal.Config{Consumers: []signal.Consumer{paper.NewTrader(st, pcfg)}}
+	cfg := signal.Config{Consumers: []signal.Consumer{paper.NewTrader(pcfg)}}
 
 	produce(t, rdb, scfg, writeFile(t, []string{
 		price("ETH", "2000", "2024-06-01T10:00:00Z"),

@@ -35,7 +35,7 @@ func (s *Service) SetEnabled(ctx context.Context, scope string, on bool) error {
 			return fmt.Errorf("paper %s: %w", scope, err)
 		}
 		if on {
-			return (&Trader{cfg: s.cfg}).ensureAccount(ctx, tx, scope)
+			return ensureAccount(ctx, tx, scope, s.cfg.StartingEquity)
 		}
 		return nil
 	})

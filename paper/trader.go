@@ -2,7 +2,6 @@ package paper
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/coattailcapital/coattail/risk"
 	"github.com/coattailcapital/coattail/signal"
-	"github.com/coattailcapital/coattail/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -18,8 +16,9 @@ import (
 // transaction-scoped advisory lock): accounts span coins, and coins span shards.
 const lockKey = 0x7061706572 // "paper"
 
-// Trader is the risk gate in front of the paper executor, run inside the signal
-// stage's transaction. It implements signal.Consumer.
+// Trader is the risk gate in front of the paper executor. The paper Runner drives it
+// from the paper inbox; as a signal.Consumer it can also run inside the signal stage's
+// own transaction (the tests do, to compare both paths).
 //
 // A batch is simulated in memory: the trader reads what the batch touches (marks,
 // live positions, accounts, breakers) in two round trips, runs the steps in stream
@@ -28,7 +27,6 @@ const lockKey = 0x7061706572 // "paper"
 // one by one against the database, and costs the same whether the batch holds one
 // signal or a thousand.
 type Trader struct {
-	st  *store.Store
 	cfg Config
 }
 
@@ -38,18 +36,8 @@ var (
 )
 
 // NewTrader returns the paper trader.
-func NewTrader(st *store.Store, cfg Config) *Trader {
-	return &Trader{st: st, cfg: cfg.withDefaults()}
-}
-
-// OnSignals runs one step of signals (see OnBatch).
-func (t *Trader) OnSignals(ctx context.Context, tx pgx.Tx, sigs []signal.Stored) error {
-	return t.OnBatch(ctx, tx, []signal.Step{{Signals: sigs}})
-}
-
-// OnPrices runs one step of price ticks (see OnBatch).
-func (t *Trader) OnPrices(ctx context.Context, tx pgx.Tx, ticks []signal.Tick) error {
-	return t.OnBatch(ctx, tx, []signal.Step{{Ticks: ticks}})
+func NewTrader(cfg Config) *Trader {
+	return &Trader{cfg: cfg.withDefaults()}
 }
 
 // OnBatch implements signal.Consumer. Each price tick updates its coin's mark and
@@ -143,13 +131,6 @@ type breaker struct {
 	tripped, reset bool
 }
 
-// decision is one gate decision to store.
-type decision struct {
-	signal int64
-	scope  string
-	d      risk.Decision
-}
-
 // fill is one simulated execution to store.
 type fill struct {
 	pos                    *Position
@@ -182,7 +163,7 @@ type session struct {
 	lastEntry  map[scopeCoin]time.Time // latest entry per scope and coin among positions closed before the batch
 	liquidity  map[int64]float64       // per entry signal
 	decided    map[decisionKey]bool    // decisions stored before the batch
-	decisions  []decision
+	decisions  []risk.Decided
 	fills      []fill
 	equity     map[equityKey]float64
 	eqOrder    []equityKey
@@ -281,8 +262,7 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 	}
 	b = &pgx.Batch{}
 	if len(scopes) > 0 {
-		b.Queue(`INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
-			SELECT sc, $2, $2, $2, $2 FROM unnest($1::text[]) AS sc ON CONFLICT (scope) DO NOTHING`, scopes, s.cfg.StartingEquity)
+		b.Queue(ensureAccountsSQL, scopes, s.cfg.StartingEquity)
 	}
 	// The scopes the batch touches: those trading, and those with a live position in a
 	// ticked coin. All their live positions are needed (an account's equity counts
@@ -586,7 +566,7 @@ func (s *session) gate(scope string, sg signal.Stored) error {
 	s.decided[decisionKey{sg.ID, scope}] = true
 	sw := risk.Switches{Halted: s.halted, HaltReason: s.haltReason}
 	if br := s.breakers[scope]; br != nil && br.on {
-		if h := s.settings.BreakerResetHours; h > 0 && br.at != nil && sg.TS.Sub(*br.at) >= time.Duration(h*float64(time.Hour)) {
+		if s.settings.BreakerExpired(br.at, sg.TS) {
 			// Reset by time: the breaker measures from here on.
 			br.on, br.reason, br.at, br.reset = false, "", nil, true
 			if a := s.accts[scope]; a != nil {
@@ -609,7 +589,7 @@ func (s *session) gate(scope string, sg signal.Stored) error {
 		return err
 	}
 	d := risk.Decide(s.settings, sw, pf, m, risk.Request{Coin: sg.Coin, Dir: sg.Dir(), TS: sg.TS, Edge: sg.Edge})
-	s.decisions = append(s.decisions, decision{signal: sg.ID, scope: scope, d: d})
+	s.decisions = append(s.decisions, risk.Decided{SignalID: sg.ID, Scope: scope, Decision: d})
 	if !d.Approved {
 		return nil
 	}
@@ -722,8 +702,10 @@ func (s *session) write(ctx context.Context, tx pgx.Tx) error {
 	}
 	b := &pgx.Batch{}
 	s.queueMarks(b)
-	if err := s.queueDecisions(b); err != nil {
-		return err
+	if len(s.decisions) > 0 {
+		if err := risk.QueueRecord(b, s.decisions, nil); err != nil {
+			return err
+		}
 	}
 	s.queueFills(b)
 	s.queuePositions(b)
@@ -738,12 +720,9 @@ func (s *session) write(ctx context.Context, tx pgx.Tx) error {
 	for scope, br := range s.breakers {
 		switch {
 		case br.on && br.tripped:
-			b.Queue(`INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, true, $2, $3)
-				ON CONFLICT (scope) DO UPDATE SET tripped = true, reason = EXCLUDED.reason, tripped_at = EXCLUDED.tripped_at, updated_at = now()
-				WHERE NOT risk_breakers.tripped`, scope, br.reason, br.at)
-		case !br.on && br.reset: // (it may have tripped in this very batch: no row yet)
-			b.Queue(`INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, false, '', NULL)
-				ON CONFLICT (scope) DO UPDATE SET tripped = false, reason = '', tripped_at = NULL, updated_at = now()`, scope)
+			risk.QueueTrip(b, scope, br.reason, *br.at)
+		case !br.on && br.reset:
+			risk.QueueClear(b, scope)
 		}
 	}
 	if b.Len() == 0 {
@@ -772,26 +751,6 @@ func (s *session) queueMarks(b *pgx.Batch) {
 		SELECT * FROM unnest($1::text[], $2::float8[], $3::timestamptz[], $4::float8[], $5::bigint[])
 		ON CONFLICT (coin) DO UPDATE SET px = EXCLUDED.px, ts = EXCLUDED.ts, var_sec = EXCLUDED.var_sec, n = EXCLUDED.n`,
 		cs, px, ts, vs, ns)
-}
-
-func (s *session) queueDecisions(b *pgx.Batch) error {
-	n := len(s.decisions)
-	if n == 0 {
-		return nil
-	}
-	sigs, scopes, ok, sizes, checks, rejects := make([]int64, n), make([]string, n), make([]bool, n), make([]float64, n), make([]string, n), make([]string, n)
-	for i, d := range s.decisions {
-		c, err := json.Marshal(d.d.Checks)
-		if err != nil {
-			return fmt.Errorf("encode checks: %w", err)
-		}
-		sigs[i], scopes[i], ok[i], sizes[i], checks[i], rejects[i] = d.signal, d.scope, d.d.Approved, d.d.SizeUSD, string(c), d.d.Reject
-	}
-	b.Queue(`INSERT INTO risk_decisions (signal_id, scope, approved, size_usd, checks, reject)
-		SELECT sg, sc, ok, sz, ch::jsonb, rj
-		FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::float8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(sg, sc, ok, sz, ch, rj, ord)
-		ORDER BY ord ON CONFLICT (signal_id, scope) DO NOTHING`, sigs, scopes, ok, sizes, checks, rejects)
-	return nil
 }
 
 func (s *session) queueFills(b *pgx.Batch) {
@@ -864,11 +823,14 @@ type account struct {
 	dirty                       bool
 }
 
-func (t *Trader) ensureAccount(ctx context.Context, tx pgx.Tx, scope string) error {
-	e := t.cfg.StartingEquity
-	_, err := tx.Exec(ctx, `INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
-		VALUES ($1, $2, $2, $2, $2) ON CONFLICT (scope) DO NOTHING`, scope, e)
-	if err != nil {
+// ensureAccountsSQL opens an account with the starting equity $2 for each scope of $1
+// that has none.
+const ensureAccountsSQL = `INSERT INTO paper_accounts (scope, start_equity, equity, peak_equity, day_start_equity)
+	SELECT sc, $2, $2, $2, $2 FROM unnest($1::text[]) AS sc ON CONFLICT (scope) DO NOTHING`
+
+// ensureAccount opens scope's account unless it has one.
+func ensureAccount(ctx context.Context, tx pgx.Tx, scope string, equity float64) error {
+	if _, err := tx.Exec(ctx, ensureAccountsSQL, []string{scope}, equity); err != nil {
 		return fmt.Errorf("paper account %s: %w", scope, err)
 	}
 	return nil

@@ -3,12 +3,12 @@ package risk
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/coattailcapital/coattail/store"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Service stores the gate's settings, switches and decisions (migration 011). Its
@@ -142,37 +142,53 @@ func (sv *Service) Resume(ctx context.Context, scope string) error {
 	})
 }
 
-// LoadSwitches reads the kill switch and scope's breaker inside tx. A breaker
-// tripped at least BreakerResetHours before now (event time) is cleared here.
-func LoadSwitches(ctx context.Context, tx pgx.Tx, s Settings, scope string, now time.Time) (Switches, error) {
-	var sw Switches
-	if err := tx.QueryRow(ctx, `SELECT halted, reason FROM risk_state WHERE id = 1`).Scan(&sw.Halted, &sw.HaltReason); err != nil {
-		return sw, fmt.Errorf("read kill switch: %w", err)
-	}
-	var at *time.Time
-	err := tx.QueryRow(ctx, `SELECT tripped, reason, tripped_at FROM risk_breakers WHERE scope = $1`, scope).Scan(&sw.BreakerOn, &sw.BreakerReason, &at)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return sw, fmt.Errorf("read breaker of %s: %w", scope, err)
-	}
-	if sw.BreakerOn && s.BreakerResetHours > 0 && at != nil && now.Sub(*at) >= time.Duration(s.BreakerResetHours*float64(time.Hour)) {
-		if _, err := tx.Exec(ctx, `UPDATE risk_breakers SET tripped = false, reason = '', tripped_at = NULL, updated_at = now() WHERE scope = $1`, scope); err != nil {
-			return sw, fmt.Errorf("reset breaker of %s: %w", scope, err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE paper_accounts SET day_start_equity = equity, peak_equity = equity WHERE scope = $1`, scope); err != nil {
-			return sw, fmt.Errorf("reset breaker of %s: rebase account: %w", scope, err)
-		}
-		sw.BreakerOn, sw.BreakerReason = false, ""
-	}
-	return sw, nil
+// BreakerExpired reports whether a breaker tripped at trippedAt has cleared itself
+// by now (event time): BreakerResetHours have passed. Never with no reset set.
+func (s Settings) BreakerExpired(trippedAt *time.Time, now time.Time) bool {
+	return s.BreakerResetHours > 0 && trippedAt != nil && now.Sub(*trippedAt) >= time.Duration(s.BreakerResetHours*float64(time.Hour))
 }
 
-// Trip trips scope's breaker at (event) time at, unless it is tripped already.
-func Trip(ctx context.Context, tx pgx.Tx, scope, reason string, at time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, true, $2, $3)
+// QueueTrip queues on b the trip of scope's breaker at (event) time at, unless it is
+// tripped already.
+func QueueTrip(b *pgx.Batch, scope, reason string, at time.Time) {
+	b.Queue(`INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, true, $2, $3)
 		ON CONFLICT (scope) DO UPDATE SET tripped = true, reason = EXCLUDED.reason, tripped_at = EXCLUDED.tripped_at, updated_at = now()
 		WHERE NOT risk_breakers.tripped`, scope, reason, at)
-	if err != nil {
-		return fmt.Errorf("trip breaker of %s: %w", scope, err)
+}
+
+// QueueClear queues on b the clearing of scope's breaker (a row is made when it has
+// none: the breaker may have tripped in the same batch).
+func QueueClear(b *pgx.Batch, scope string) {
+	b.Queue(`INSERT INTO risk_breakers (scope, tripped, reason, tripped_at) VALUES ($1, false, '', NULL)
+		ON CONFLICT (scope) DO UPDATE SET tripped = false, reason = '', tripped_at = NULL, updated_at = now()`, scope)
+}
+
+// Decided is one decision of the gate on a signal for a scope.
+type Decided struct {
+	SignalID int64
+	Scope    string
+	Decision Decision
+}
+
+// QueueRecord queues on b the storing of ds, in order; a decision already stored for
+// a (signal, scope) pair is kept (the first one wins, as on a replay). stored, if not
+// nil, is called with how many were stored.
+func QueueRecord(b *pgx.Batch, ds []Decided, stored func(int64)) error {
+	n := len(ds)
+	sigs, scopes, ok, sizes, checks, rejects := make([]int64, n), make([]string, n), make([]bool, n), make([]float64, n), make([]string, n), make([]string, n)
+	for i, d := range ds {
+		c, err := json.Marshal(d.Decision.Checks)
+		if err != nil {
+			return fmt.Errorf("encode checks: %w", err)
+		}
+		sigs[i], scopes[i], ok[i], sizes[i], checks[i], rejects[i] = d.SignalID, d.Scope, d.Decision.Approved, d.Decision.SizeUSD, string(c), d.Decision.Reject
+	}
+	q := b.Queue(`INSERT INTO risk_decisions (signal_id, scope, approved, size_usd, checks, reject)
+		SELECT sg, sc, ok, sz, ch::jsonb, rj
+		FROM unnest($1::bigint[], $2::text[], $3::bool[], $4::float8[], $5::text[], $6::text[]) WITH ORDINALITY AS u(sg, sc, ok, sz, ch, rj, ord)
+		ORDER BY ord ON CONFLICT (signal_id, scope) DO NOTHING`, sigs, scopes, ok, sizes, checks, rejects)
+	if stored != nil {
+		q.Exec(func(ct pgconn.CommandTag) error { stored(ct.RowsAffected()); return nil })
 	}
 	return nil
 }
@@ -180,17 +196,15 @@ func Trip(ctx context.Context, tx pgx.Tx, scope, reason string, at time.Time) er
 // Record stores a decision on signal for scope; a decision already stored for the
 // pair is kept (the first one wins, as on a replay). It returns whether it stored it.
 func Record(ctx context.Context, tx pgx.Tx, signalID int64, scope string, d Decision) (bool, error) {
-	checks, err := json.Marshal(d.Checks)
-	if err != nil {
-		return false, fmt.Errorf("encode checks: %w", err)
+	b := &pgx.Batch{}
+	var n int64
+	if err := QueueRecord(b, []Decided{{SignalID: signalID, Scope: scope, Decision: d}}, func(k int64) { n = k }); err != nil {
+		return false, err
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO risk_decisions (signal_id, scope, approved, size_usd, checks, reject)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (signal_id, scope) DO NOTHING`,
-		signalID, scope, d.Approved, d.SizeUSD, checks, d.Reject)
-	if err != nil {
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return false, fmt.Errorf("record decision on signal %d for %s: %w", signalID, scope, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // StoredDecision is a decision as stored, with its signal.

@@ -57,7 +57,7 @@ func drainSignalSide(ctx context.Context, d *deps) error {
 // paperTrader is the process's paper trader (the risk gate and the paper executor).
 func (d *deps) paperTrader() *paper.Trader {
 	if d.trader == nil {
-		d.trader = paper.NewTrader(d.st, paper.Config{Logger: d.log})
+		d.trader = paper.NewTrader(paper.Config{Logger: d.log})
 	}
 	return d.trader
 }
