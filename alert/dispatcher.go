@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -424,17 +426,15 @@ func (d *Dispatcher) claim(ctx context.Context) ([]job, error) {
 // sortClaimed puts a chat's claimed alerts in the order the moves happened (event
 // time, then signal, then outbox order).
 func sortClaimed(rs []claimed) {
-	before := func(a, b claimed) bool {
-		if !a.sig.TS.Equal(b.sig.TS) {
-			return a.sig.TS.Before(b.sig.TS)
+	slices.SortFunc(rs, func(a, b claimed) int {
+		if c := a.sig.TS.Compare(b.sig.TS); c != 0 {
+			return c
 		}
-		return a.sig.ID < b.sig.ID || (a.sig.ID == b.sig.ID && a.id < b.id)
-	}
-	for i := 1; i < len(rs); i++ {
-		for j := i; j > 0 && before(rs[j], rs[j-1]); j-- {
-			rs[j], rs[j-1] = rs[j-1], rs[j]
+		if c := cmp.Compare(a.sig.ID, b.sig.ID); c != 0 {
+			return c
 		}
-	}
+		return cmp.Compare(a.id, b.id)
+	})
 }
 
 // deliver sends one job and records the outcome; it reports whether the platform

@@ -183,10 +183,7 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 	// entries are applied in stream order.
 	start := "0-0"
 	for {
-		if stopped(stop) {
-			return nil
-		}
-		if !w.acquire(stop) {
+		if stopped(stop) || !w.acquire(stop) {
 			return nil
 		}
 		next, err := w.reclaim(ctx, start)
