@@ -127,9 +127,13 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 				return fmt.Errorf("on signals: %w", err)
 			}
 		}
-		for _, c := range s.cfg.Consumers {
-			if err := feed(ctx, tx, c, stored, ticks, tickPos); err != nil {
-				return err
+		// The consumers get the batch once, as steps in stream order: the prices
+		// before a signal's causing entry, then the signals of that entry, and so on.
+		if steps := batchSteps(stored, ticks, tickPos); len(steps) > 0 {
+			for _, c := range s.cfg.Consumers {
+				if err := c.OnBatch(ctx, tx, steps); err != nil {
+					return err
+				}
 			}
 		}
 		return store.InsertDeadLetters(ctx, tx, dead)
@@ -144,16 +148,6 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 		s.cfg.Committed(stored)
 	}
 	return nil
-}
-
-// feed gives a consumer the batch's signals and prices in stream order, as steps: the
-// prices before a signal's causing entry, then the signals of that entry, and so on.
-func feed(ctx context.Context, tx pgx.Tx, c Consumer, stored []Stored, ticks []Tick, tickPos []int) error {
-	steps := batchSteps(stored, ticks, tickPos)
-	if len(steps) == 0 {
-		return nil
-	}
-	return c.OnBatch(ctx, tx, steps)
 }
 
 // batchSteps orders signals and ticks by their causing entry's position in the batch
