@@ -3,6 +3,7 @@ package alert
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -467,6 +468,68 @@ func TestCrashAfterSendBeforeConfirm(t *testing.T) {
 	}
 	if strings.Contains(got[0].Reply.Footer, "repeat") || !strings.Contains(got[1].Reply.Footer, "Possibly a repeat") {
 		t.Errorf("footers %q, %q", got[0].Reply.Footer, got[1].Reply.Footer)
+	}
+}
+
+// TestOutcomesShareCommits sends to 40 chats at once (the sends complete together)
+// with mixed outcomes: every outcome is recorded as if written alone — delivered
+// rows, a retry's backoff, a blocked chat's drop, each chat's next turn — while the
+// 40 outcomes share a few transactions instead of one each.
+func TestOutcomesShareCommits(t *testing.T) {
+	e := newEnv(t)
+	c := newClock(t0)
+	const chats = 40
+	for i := range chats {
+		e.follow("telegram", fmt.Sprint(100+i), whale)
+	}
+	e.signal(c.fanout(), Signal{Wallet: whale, Coin: "ETH", USD: 1})
+	rec := newRecorder("telegram")
+	rec.fail["100"] = []error{errors.New("502 bad gateway")}
+	rec.fail["101"] = []error{ErrBlocked}
+	var arrived sync.WaitGroup
+	arrived.Add(chats)
+	release := make(chan struct{})
+	go func() { arrived.Wait(); close(release) }()
+	rec.block = func(ctx context.Context, chat string) error {
+		arrived.Done()
+		<-release
+		return nil
+	}
+	d := e.dispatcher(c, rec)
+	n, err := d.Step(context.Background())
+	if err != nil || n != chats-2 {
+		t.Fatalf("Step sent %d (%v), want %d", n, err, chats-2)
+	}
+	if w := d.writes.Load(); w < 1 || w > chats/4 {
+		t.Errorf("%d outcomes took %d transactions, want them to share (at most %d)", chats, w, chats/4)
+	}
+	if st := e.states(); st["delivered"] != chats-2 || st["pending"] != 1 || st["dropped"] != 1 {
+		t.Errorf("states %v, want %d delivered, 1 pending (the retry), 1 dropped (blocked)", st, chats-2)
+	}
+	ctx := context.Background()
+	var due time.Time
+	var owner, lastErr string
+	if err := e.st.Pool().QueryRow(ctx, `SELECT due_at, lease_owner, last_error FROM alert_outbox WHERE chat_id = '100'`).Scan(&due, &owner, &lastErr); err != nil {
+		t.Fatal(err)
+	}
+	if !due.After(t0) || owner != "" || !strings.Contains(lastErr, "502") {
+		t.Errorf("failed send: due %v owner %q error %q, want a later due, released, the error kept", due, owner, lastErr)
+	}
+	if active, err := e.as.ChatActive(ctx, "telegram", "101"); err != nil || active {
+		t.Errorf("blocked chat active = %v (%v)", active, err)
+	}
+	// Every chat served (the retried one included) has its next turn one interval on.
+	want := t0.Add(TelegramLimits.Scaled(1000).ChatInterval)
+	rows, _ := e.st.Pool().Query(ctx, `SELECT next_at FROM chats WHERE chat_id <> '101'`)
+	nexts, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil || len(nexts) != chats-1 {
+		t.Fatalf("chats: %d (%v), want %d", len(nexts), err, chats-1)
+	}
+	for _, n := range nexts {
+		if !n.Equal(want) {
+			t.Errorf("a chat's next turn is %v, want %v", n, want)
+			break
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -99,6 +100,8 @@ type Dispatcher struct {
 	m       *metrics
 	pending atomic.Int64
 	lastCnt time.Time
+	rec     outcomeQueue
+	writes  atomic.Int64 // outcome transactions, for tests
 
 	// crashAfterSend, set by tests, simulates the process dying after the
 	// platform accepted a message and before Postgres recorded it.
@@ -535,62 +538,137 @@ type outcome struct {
 	err       error
 }
 
-// record writes an outcome. It runs even when ctx has ended (a delivered message
-// must be recorded, or it is sent twice), with a deadline of its own, and retries
-// a few times: the at-least-once window is exactly the time this takes.
+// record writes an outcome and returns when it is committed. It runs even when ctx
+// has ended (a delivered message must be recorded, or it is sent twice), with a
+// deadline of its own, and retries a few times: the at-least-once window is exactly
+// the time this takes.
+//
+// Outcomes are group-committed: the first caller with nothing being written writes
+// every outcome queued by then in one transaction, and again while more arrive; the
+// others wait for the write that carries theirs. At Telegram's rates that is one
+// transaction per message, as before; when sends complete faster than a commit, they
+// share commits instead of queueing one each, and no outcome waits longer than one
+// write behind the one in flight.
 func (d *Dispatcher) record(ctx context.Context, j job, o outcome) {
+	r := &recordReq{j: j, o: o, now: d.now().UTC(), done: make(chan struct{})}
+	d.rec.mu.Lock()
+	d.rec.queue = append(d.rec.queue, r)
+	if d.rec.busy {
+		d.rec.mu.Unlock()
+		<-r.done
+		return
+	}
+	d.rec.busy = true
+	for {
+		reqs := d.rec.queue
+		d.rec.queue = nil
+		d.rec.mu.Unlock()
+		d.write(ctx, reqs)
+		for _, q := range reqs {
+			close(q.done)
+		}
+		d.rec.mu.Lock()
+		if len(d.rec.queue) == 0 {
+			d.rec.busy = false
+			d.rec.mu.Unlock()
+			return
+		}
+	}
+}
+
+// recordReq is one outcome waiting for its write.
+type recordReq struct {
+	j    job
+	o    outcome
+	now  time.Time
+	done chan struct{}
+}
+
+// outcomeQueue holds outcomes for the group commit of record.
+type outcomeQueue struct {
+	mu    sync.Mutex
+	queue []*recordReq
+	busy  bool
+}
+
+// write records reqs in one transaction (one round trip of statements): the
+// deliveries in one update of the outbox, the chats' next turns in one more, the
+// rarer outcomes one statement each.
+func (d *Dispatcher) write(ctx context.Context, reqs []*recordReq) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	ids := make([]int64, len(j.rows))
-	for i, r := range j.rows {
-		ids[i] = r.id
+	var (
+		delivered []int64
+		at        []time.Time
+		next      = map[[2]string]time.Time{}
+		stmts     []pgx.QueuedQuery
+	)
+	queue := func(sql string, args ...any) { stmts = append(stmts, pgx.QueuedQuery{SQL: sql, Arguments: args}) }
+	for _, r := range reqs {
+		j, o := r.j, r.o
+		ids := make([]int64, len(j.rows))
+		for i, row := range j.rows {
+			ids[i] = row.id
+		}
+		errText := ""
+		if o.err != nil {
+			errText = truncateErr(o.err.Error())
+		}
+		switch {
+		case o.delivered:
+			for _, id := range ids {
+				delivered, at = append(delivered, id), append(at, r.now)
+			}
+		case o.blocked:
+			queue(`UPDATE chats SET active = false, deactivated_at = $3, deactivated_reason = $4
+				WHERE platform = $1 AND chat_id = $2`, j.platform, j.chat, r.now, errText)
+			queue(`UPDATE alert_outbox SET state = 'dropped', lease_until = NULL, last_error = $3
+				WHERE platform = $1 AND chat_id = $2 AND state = 'pending'`, j.platform, j.chat, "blocked: "+errText)
+			continue // a blocked chat keeps its turn: it is inactive
+		case o.drop:
+			queue(`UPDATE alert_outbox SET state = 'dropped', lease_until = NULL, last_error = $2
+				WHERE id = ANY ($1) AND lease_owner = $3`, ids, errText, d.cfg.Owner)
+		case o.release:
+			refund := 0
+			if o.refund {
+				refund = 1
+			}
+			queue(`UPDATE alert_outbox SET lease_until = NULL, lease_owner = '',
+				attempts = greatest(0, attempts - $2), last_error = $3,
+				due_at = CASE WHEN $4::timestamptz IS NULL THEN due_at ELSE greatest(due_at, $4) END
+				WHERE id = ANY ($1) AND lease_owner = $5 AND state = 'pending'`,
+				ids, refund, errText, nullTime(o.due), d.cfg.Owner)
+		}
+		k := [2]string{j.platform, j.chat}
+		if t, ok := next[k]; !ok || o.nextAt.After(t) {
+			next[k] = o.nextAt
+		}
 	}
-	now := d.now().UTC()
-	errText := ""
-	if o.err != nil {
-		errText = truncateErr(o.err.Error())
+	if len(delivered) > 0 {
+		queue(`UPDATE alert_outbox o SET state = 'delivered', delivered_at = u.at, lease_until = NULL, last_error = ''
+			FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
+			WHERE o.id = u.id AND o.lease_owner = $3 AND o.state = 'pending'`, delivered, at, d.cfg.Owner)
 	}
+	if len(next) > 0 {
+		keys := slices.SortedFunc(maps.Keys(next), func(a, b [2]string) int {
+			return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+		})
+		plats, chats, nexts := make([]string, len(keys)), make([]string, len(keys)), make([]time.Time, len(keys))
+		for i, k := range keys {
+			plats[i], chats[i], nexts[i] = k[0], k[1], next[k].UTC()
+		}
+		queue(`UPDATE chats SET next_at = k.n FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS k(p, c, n)
+			WHERE chats.platform = k.p AND chats.chat_id = k.c`, plats, chats, nexts)
+	}
+	d.writes.Add(1)
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-			switch {
-			case o.delivered:
-				_, err := tx.Exec(ctx, `UPDATE alert_outbox SET state = 'delivered', delivered_at = $2,
-					lease_until = NULL, last_error = '' WHERE id = ANY ($1) AND lease_owner = $3 AND state = 'pending'`,
-					ids, now, d.cfg.Owner)
-				if err != nil {
-					return err
-				}
-			case o.blocked:
-				if _, err := tx.Exec(ctx, `UPDATE chats SET active = false, deactivated_at = $3, deactivated_reason = $4
-					WHERE platform = $1 AND chat_id = $2`, j.platform, j.chat, now, errText); err != nil {
-					return err
-				}
-				_, err := tx.Exec(ctx, `UPDATE alert_outbox SET state = 'dropped', lease_until = NULL, last_error = $3
-					WHERE platform = $1 AND chat_id = $2 AND state = 'pending'`, j.platform, j.chat, "blocked: "+errText)
-				return err
-			case o.drop:
-				if _, err := tx.Exec(ctx, `UPDATE alert_outbox SET state = 'dropped', lease_until = NULL, last_error = $2
-					WHERE id = ANY ($1) AND lease_owner = $3`, ids, errText, d.cfg.Owner); err != nil {
-					return err
-				}
-			case o.release:
-				refund := 0
-				if o.refund {
-					refund = 1
-				}
-				due := o.due
-				if _, err := tx.Exec(ctx, `UPDATE alert_outbox SET lease_until = NULL, lease_owner = '',
-					attempts = greatest(0, attempts - $2), last_error = $3,
-					due_at = CASE WHEN $4::timestamptz IS NULL THEN due_at ELSE greatest(due_at, $4) END
-					WHERE id = ANY ($1) AND lease_owner = $5 AND state = 'pending'`,
-					ids, refund, errText, nullTime(due), d.cfg.Owner); err != nil {
-					return err
-				}
+			b := &pgx.Batch{}
+			for _, q := range stmts {
+				b.Queue(q.SQL, q.Arguments...)
 			}
-			_, err := tx.Exec(ctx, `UPDATE chats SET next_at = $3 WHERE platform = $1 AND chat_id = $2`,
-				j.platform, j.chat, o.nextAt.UTC())
-			return err
+			return tx.SendBatch(ctx, b).Close()
 		})
 		if err == nil {
 			return
@@ -600,8 +678,10 @@ func (d *Dispatcher) record(ctx context.Context, j job, o outcome) {
 		}
 		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 	}
-	d.log.Error("alert: could not record a delivery outcome; the alert may be sent again after its lease",
-		"platform", j.platform, "chat", j.chat, "delivered", o.delivered, "err", err)
+	for _, r := range reqs {
+		d.log.Error("alert: could not record a delivery outcome; the alert may be sent again after its lease",
+			"platform", r.j.platform, "chat", r.j.chat, "delivered", r.o.delivered, "err", err)
+	}
 }
 
 func nullTime(t time.Time) *time.Time {
