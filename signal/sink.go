@@ -56,51 +56,35 @@ type action struct {
 	pos    int // index of the causing entry in the batch
 }
 
+var _ stream.BatchSink = (*Sink)(nil)
+
 // Commit implements stream.Sink.
 func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
+	return s.CommitMany(ctx, []stream.Batch{b})
+}
+
+// CommitMany implements stream.BatchSink: the batches' entries are applied as one
+// batch (each shard's in its order; shards hold distinct wallets), every checkpoint
+// advanced in the same transaction.
+func (s *Sink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 	var dead []store.DeadLetter
-	for _, d := range b.Dead {
-		dead = append(dead, store.DeadLetter{Reason: d.Reason, Detail: d.Detail, Source: Group + ":" + b.Stream + ":" + d.Entry.ID, Raw: clip(d.Entry.Body)})
-	}
-	var evs []event.Event
-	var keys [][]byte
-	var pos []int
-	var ticks []Tick
-	var tickPos []int
-	for i, e := range b.Entries {
-		ev, err := event.Decode(e.Body, s.rules)
-		if err != nil {
-			// The book stage records undecodable entries; here they are only skipped.
-			continue
+	var in input
+	fences := &pgx.Batch{}
+	n := 0 // entries of the batches before this one: positions run across batches
+	for _, b := range bs {
+		store.QueueFence(fences, b.Stream, b.Group, b.Epoch, b.LastID)
+		for _, d := range b.Dead {
+			dead = append(dead, store.DeadLetter{Reason: d.Reason, Detail: d.Detail, Source: Group + ":" + b.Stream + ":" + d.Entry.ID, Raw: clip(d.Entry.Body)})
 		}
-		switch ev.Kind {
-		case event.KindFill, event.KindPosition, event.KindSwap:
-			key := e.Key
-			if len(key) != 16 {
-				kh := ev.KeyHash()
-				key = kh[:]
-			}
-			evs, keys, pos = append(evs, ev), append(keys, key), append(pos, i)
-		case event.KindPrice:
-			ticks, tickPos = append(ticks, Tick{Coin: ev.Symbol, Px: ev.Price.InexactFloat64(), TS: ev.TS}), append(tickPos, i)
-			if s.cfg.Context != nil {
-				evs, keys, pos = append(evs, ev), append(keys, nil), append(pos, i)
-			}
-		default:
-			if s.cfg.Context != nil {
-				evs, keys, pos = append(evs, ev), append(keys, nil), append(pos, i)
-			}
-		}
+		s.decode(&in, b, n)
+		n += len(b.Entries)
 	}
 	var stored []Stored
 	err := pgx.BeginFunc(ctx, s.st.Pool(), func(tx pgx.Tx) error {
-		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {
-			return err
-		}
 		// Writes that nothing reads before the next round trip wait on pend and go
-		// with it.
+		// with it. The fences lead the first round trip.
 		pend := &pgx.Batch{}
-		acts, err := s.derive(ctx, tx, pend, evs, keys, pos)
+		acts, err := s.derive(ctx, tx, fences, pend, in.evs, in.keys, in.pos)
 		if err != nil {
 			return err
 		}
@@ -109,12 +93,12 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 			return err
 		}
 		if s.cfg.Context != nil {
-			extra, err := s.cfg.Context(ctx, tx, evs)
+			extra, err := s.cfg.Context(ctx, tx, in.evs)
 			if err != nil {
 				return fmt.Errorf("context signals: %w", err)
 			}
 			for i := range extra {
-				extra[i].pos = len(b.Entries)
+				extra[i].pos = n
 			}
 			sigs = append(sigs, extra...)
 		}
@@ -129,7 +113,7 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 		}
 		// The consumers get the batch once, as steps in stream order: the prices
 		// before a signal's causing entry, then the signals of that entry, and so on.
-		if steps := batchSteps(stored, ticks, tickPos); len(steps) > 0 {
+		if steps := batchSteps(stored, in.ticks, in.tickPos); len(steps) > 0 {
 			for _, c := range s.cfg.Consumers {
 				if err := c.OnBatch(ctx, tx, steps); err != nil {
 					return err
@@ -139,7 +123,7 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 		return store.InsertDeadLetters(ctx, tx, dead)
 	})
 	if errors.Is(err, store.ErrFenced) {
-		return fmt.Errorf("commit %s up to %s: %w", b.Stream, b.LastID, stream.ErrFenced)
+		return fmt.Errorf("commit %s: %w", lastIDs(bs), stream.ErrFenced)
 	}
 	if err != nil {
 		return classify(err)
@@ -148,6 +132,55 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 		s.cfg.Committed(stored)
 	}
 	return nil
+}
+
+// lastIDs names the batches' positions for an error.
+func lastIDs(bs []stream.Batch) string {
+	parts := make([]string, len(bs))
+	for i, b := range bs {
+		parts[i] = b.Stream + " up to " + b.LastID
+	}
+	return strings.Join(parts, ", ")
+}
+
+// input is what the signal rules read of a transaction's entries.
+type input struct {
+	evs     []event.Event
+	keys    [][]byte // nil: context only
+	pos     []int    // of evs[i] among the transaction's entries
+	ticks   []Tick
+	tickPos []int
+}
+
+// decode appends b's entries to in; n is the position of b's first entry among the
+// transaction's.
+func (s *Sink) decode(in *input, b stream.Batch, n int) {
+	for j, e := range b.Entries {
+		i := n + j
+		ev, err := event.Decode(e.Body, s.rules)
+		if err != nil {
+			// The book stage records undecodable entries; here they are only skipped.
+			continue
+		}
+		switch ev.Kind {
+		case event.KindFill, event.KindPosition, event.KindSwap:
+			key := e.Key
+			if len(key) != 16 {
+				kh := ev.KeyHash()
+				key = kh[:]
+			}
+			in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, key), append(in.pos, i)
+		case event.KindPrice:
+			in.ticks, in.tickPos = append(in.ticks, Tick{Coin: ev.Symbol, Px: ev.Price.InexactFloat64(), TS: ev.TS}), append(in.tickPos, i)
+			if s.cfg.Context != nil {
+				in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, nil), append(in.pos, i)
+			}
+		default:
+			if s.cfg.Context != nil {
+				in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, nil), append(in.pos, i)
+			}
+		}
+	}
 }
 
 // batchSteps orders signals and ticks by their causing entry's position in the batch
@@ -189,9 +222,10 @@ func classify(err error) error {
 }
 
 // derive applies the batch's new wallet events to the stage's book and returns the
-// actions they were, in stream order. Events already seen (their key is in
+// actions they were, in stream order; its reads go in b, after the transaction's
+// fences queued there. Events already seen (their key is in
 // signal_actions) are skipped: a file replayed into the stream changes nothing.
-func (s *Sink) derive(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, evs []event.Event, keys [][]byte, pos []int) ([]action, error) {
+func (s *Sink) derive(ctx context.Context, tx pgx.Tx, b, pend *pgx.Batch, evs []event.Event, keys [][]byte, pos []int) ([]action, error) {
 	var want [][]byte
 	for _, k := range keys {
 		if k != nil {
@@ -199,7 +233,7 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, evs []eve
 		}
 	}
 	if len(want) == 0 {
-		return nil, nil
+		return nil, tx.SendBatch(ctx, b).Close() // the fences
 	}
 	var pks []store.PositionKey
 	have := map[store.PositionKey]bool{}
@@ -216,7 +250,6 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, evs []eve
 	}
 	// Which events were seen before and the book rows they change: one round trip.
 	seen := map[string]bool{}
-	b := &pgx.Batch{}
 	b.Queue(`SELECT a.event_key FROM unnest($1::bytea[]) AS k(key)
 		CROSS JOIN LATERAL (SELECT event_key FROM signal_actions WHERE event_key = k.key LIMIT 1) a`, want).Query(func(rows pgx.Rows) error {
 		var k []byte

@@ -73,7 +73,13 @@ func (w *Writes) Commit(ctx context.Context, pool *pgxpool.Pool) error {
 // transaction, with ErrFenced when it is not (advance_checkpoint_fenced, migration
 // 014). The first statement of a transaction, for the row lock.
 func (w *Writes) Fence(stream, group string, epoch int64, lastID string) {
-	qq := w.b.Queue(`SELECT advance_checkpoint_fenced($1, $2, $3, $4)`, stream, group, epoch, lastID)
+	QueueFence(&w.b, stream, group, epoch, lastID)
+}
+
+// QueueFence queues Writes.Fence's statement on b, for a stage that sends its own
+// batches: fences first, before the batch's reads.
+func QueueFence(b *pgx.Batch, stream, group string, epoch int64, lastID string) {
+	qq := b.Queue(`SELECT advance_checkpoint_fenced($1, $2, $3, $4)`, stream, group, epoch, lastID)
 	qq.Fn = func(br pgx.BatchResults) error {
 		_, err := br.Exec()
 		var pe *pgconn.PgError

@@ -56,7 +56,9 @@ type GroupConfig struct {
 	// and commit at the same time; the others wait (their entries accumulating into
 	// larger batches). Eight shards committing small batches at once on a machine
 	// with two cores cost more in per-transaction overhead and queueing than they
-	// gain. Defaults to GOMAXPROCS; negative: no bound.
+	// gain. When the sink is a BatchSink it bounds the combined transactions instead:
+	// the workers read freely and their ready batches share transactions. Defaults to
+	// GOMAXPROCS; negative: no bound, every shard commits on its own.
 	Concurrency int
 	// MaxDeliveries: an entry delivered more often than this (the process kept dying on
 	// it) is dead-lettered. Defaults to 5.
@@ -130,6 +132,9 @@ type shardWorker struct {
 	// from overlapping commits; only small ones are worth holding back).
 	backlog bool
 	held    bool // holds a slot now
+	// comb, when the sink combines batches, commits this worker's batches together with
+	// the other shards' (nil: alone).
+	comb *combiner
 }
 
 // acquire waits for a slot to read and commit in, unless the worker is going through
@@ -434,6 +439,13 @@ func (w *shardWorker) process(ctx context.Context, es []Entry) error {
 // the entries that fail alone are dead-lettered.
 func (w *shardWorker) commit(ctx context.Context, apply []Entry, dead []DeadLetter, lastID string) error {
 	b := Batch{Stream: w.name, Group: w.g.Group, Shard: w.shard, Epoch: w.epoch, Entries: apply, Dead: dead, LastID: lastID}
+	if w.comb != nil {
+		if err := w.comb.commit(ctx, b); err == nil {
+			return nil
+		}
+		// Whatever failed the combined transaction, this batch now goes alone, so that
+		// its own fate (fenced, permanent, transient) is what the worker acts on.
+	}
 	backoff := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := w.sink.Commit(ctx, b)

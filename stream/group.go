@@ -32,8 +32,10 @@ type Group struct {
 	g    GroupConfig
 	sink Sink
 
-	// slots bounds the shard workers reading and committing at once (Concurrency)
+	// slots bounds the shard workers reading and committing at once (Concurrency),
+	// unless the sink combines batches: then comb bounds the combined commits instead.
 	slots chan struct{}
+	comb  *combiner
 
 	mu     sync.Mutex
 	owned  map[int]*ownedShard
@@ -67,7 +69,9 @@ func NewGroup(rdb redis.UniversalClient, cfg Config, g GroupConfig, sink Sink) (
 	gr := &Group{rdb: rdb, cfg: cfg.withDefaults(), g: g.withDefaults(), sink: sink,
 		owned: map[int]*ownedShard{}, errs: make(chan error, 64)}
 	if gr.g.Concurrency > 0 {
-		gr.slots = make(chan struct{}, gr.g.Concurrency)
+		if gr.comb = newCombiner(sink, gr.g.Concurrency); gr.comb == nil {
+			gr.slots = make(chan struct{}, gr.g.Concurrency)
+		}
 	}
 	return gr, nil
 }
@@ -201,7 +205,7 @@ func (gr *Group) startShard(s int) {
 	o := &ownedShard{stop: make(chan struct{}), cancel: cancel, done: make(chan struct{})}
 	gr.owned[s] = o
 	w := &shardWorker{rdb: gr.rdb, wait: gr.wait, cfg: gr.cfg, g: gr.g, sink: gr.sink, shard: s,
-		name: gr.cfg.Stream(s), log: gr.g.Logger, slots: gr.slots}
+		name: gr.cfg.Stream(s), log: gr.g.Logger, slots: gr.slots, comb: gr.comb}
 	go func() {
 		defer close(o.done)
 		defer cancel()

@@ -406,3 +406,82 @@ func TestGroupRefusesARetryingClient(t *testing.T) {
 		t.Fatalf("NewGroup without retries: %v", err)
 	}
 }
+
+// batchMemSink is memSink that also commits several shards' batches at once, all or
+// nothing, as the Postgres sinks do in one transaction.
+type batchMemSink struct {
+	*memSink
+	combined int // CommitMany calls that applied more than one batch
+	most     int // most batches applied by one CommitMany
+}
+
+func (m *batchMemSink) CommitMany(_ context.Context, bs []stream.Batch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range bs {
+		if m.epoch[b.Stream+b.Group] != b.Epoch {
+			return stream.ErrFenced
+		}
+	}
+	if m.transient > 0 {
+		m.transient--
+		return errors.New("connection reset (simulated)")
+	}
+	for _, b := range bs {
+		for _, e := range b.Entries {
+			if m.failBody != "" && strings.Contains(string(e.Body), m.failBody) {
+				return &stream.PermanentError{Err: fmt.Errorf("cannot apply %s", e.Body)}
+			}
+		}
+	}
+	for _, b := range bs {
+		for _, e := range b.Entries {
+			m.applied[b.Stream] = append(m.applied[b.Stream], string(e.Body))
+		}
+		m.dead[b.Stream] = append(m.dead[b.Stream], b.Dead...)
+		m.last[b.Stream+b.Group] = b.LastID
+	}
+	m.commits++
+	m.combined++
+	m.most = max(m.most, len(bs))
+	return nil
+}
+
+// TestShardsShareCommits: with a sink that commits several shards at once, the
+// workers' ready batches share transactions, and everything is still applied once, in
+// each shard's order; a combined commit that fails (transiently, or permanently on one
+// poison entry) is redone batch by batch, so the poison entry alone is dead-lettered.
+func TestShardsShareCommits(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	const shards, n = 8, 8000
+	cfg := stream.Config{Prefix: prefix, Shards: shards}
+	p, err := stream.NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(t, p, shards, n)
+	sink := &batchMemSink{memSink: newMemSink()}
+	sink.transient = 3
+	sink.failBody = "e004321"
+	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 40, Concurrency: 1}, sink)
+	waitFor(t, "all applied", func() bool { a, d := sink.total(); return a+d == n })
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for s := 0; s < shards; s++ {
+		var want []string
+		for i := s; i < n; i += shards {
+			if b := fmt.Sprintf("e%06d", i); b != sink.failBody {
+				want = append(want, b)
+			}
+		}
+		if got := sink.applied[cfg.Stream(s)]; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("shard %d: applied %d entries, want %d in order (first got %v)", s, len(got), len(want), head(got))
+		}
+	}
+	if d := sink.dead[cfg.Stream(4321%shards)]; len(d) != 1 || string(d[0].Entry.Body) != sink.failBody {
+		t.Errorf("dead letters of the poison entry's shard: %v, want it alone", d)
+	}
+	if sink.combined == 0 || sink.most < 2 {
+		t.Errorf("combined commits %d, most batches in one %d: want shards to share commits", sink.combined, sink.most)
+	}
+}

@@ -1,0 +1,115 @@
+package stream
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+)
+
+// BatchSink is a Sink that can also commit the batches of several shards of one group
+// in one transaction. A group whose sink is one combines the batches its shard workers
+// have ready at the same moment: under a steady load each shard's batch is small, and
+// one transaction for all of them costs about what one of them costs alone, instead of
+// each shard paying its own round trips and commit and queueing behind the others.
+type BatchSink interface {
+	Sink
+	// CommitMany applies every batch of bs (of distinct shards of one group, each with
+	// its own epoch and LastID) in one transaction: all or nothing. On any error the
+	// runtime commits each batch on its own with Commit, which attributes a fence, a
+	// permanent error or a retry to its batch.
+	CommitMany(ctx context.Context, bs []Batch) error
+}
+
+// combiner group-commits the batches of a group's shard workers: a worker that finds
+// fewer than max combined commits in flight leads one, taking every batch queued by
+// then (its own included); the others wait, and when a commit ends, the oldest waiting
+// worker leads the next with what has queued meanwhile.
+type combiner struct {
+	sink BatchSink
+	max  int
+
+	mu       sync.Mutex
+	queue    []*pendingCommit
+	inflight int
+	commits  int // combined transactions run, for tests
+}
+
+type pendingCommit struct {
+	b    Batch
+	err  error
+	done chan struct{} // closed when committed or failed
+	lead chan struct{} // closed when this worker is to lead the next commit
+	// promoted: lead is closed (under the combiner's lock)
+	promoted bool
+}
+
+func newCombiner(sink Sink, n int) *combiner {
+	bs, ok := sink.(BatchSink)
+	if !ok {
+		return nil
+	}
+	return &combiner{sink: bs, max: max(1, n)}
+}
+
+// commit commits b, in one transaction with whatever other shards have ready, and
+// returns that transaction's error (the caller then commits b on its own).
+func (c *combiner) commit(ctx context.Context, b Batch) error {
+	p := &pendingCommit{b: b, done: make(chan struct{}), lead: make(chan struct{})}
+	c.mu.Lock()
+	c.queue = append(c.queue, p)
+	if c.inflight < c.max {
+		c.inflight++
+		c.mu.Unlock()
+		c.run(ctx)
+	} else {
+		c.mu.Unlock()
+		select {
+		case <-p.done:
+		case <-p.lead:
+			c.run(ctx)
+		}
+	}
+	<-p.done
+	return p.err
+}
+
+// run leads one combined commit of the queue, then hands the lead to the oldest
+// worker still waiting, if any.
+func (c *combiner) run(ctx context.Context) {
+	c.mu.Lock()
+	take := c.queue
+	c.queue = nil
+	if len(take) > 0 {
+		c.commits++
+	}
+	c.mu.Unlock()
+	var err error
+	switch {
+	case len(take) == 0: // another leader took them first
+	case len(take) == 1:
+		err = c.sink.Commit(ctx, take[0].b)
+	default:
+		bs := make([]Batch, len(take))
+		for i, p := range take {
+			bs[i] = p.b
+		}
+		// One order of checkpoint rows for every transaction: no lock cycles.
+		slices.SortFunc(bs, func(a, b Batch) int { return cmp.Compare(a.Stream, b.Stream) })
+		err = c.sink.CommitMany(ctx, bs)
+	}
+	for _, p := range take {
+		p.err = err
+		close(p.done)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.queue {
+		if !p.promoted {
+			p.promoted = true
+			close(p.lead)
+			return
+		}
+	}
+	c.inflight--
+}
