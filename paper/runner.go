@@ -1,7 +1,6 @@
 package paper
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -167,72 +166,125 @@ func (r *Runner) Drain(ctx context.Context) (int, error) {
 }
 
 // round applies up to Batch inbox rows in one transaction and returns how many.
-func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
-	var applied []signal.Stored
-	n := 0
-	err := pgx.BeginFunc(ctx, r.st.Pool(), func(tx pgx.Tx) error {
-		applied, n = nil, 0
-		// The lock and the take in one statement: the lock is an InitPlan, evaluated
-		// once before any row; without it (another runner has its turn) nothing is
-		// taken.
-		lock := `pg_try_advisory_xact_lock($2)`
-		if wait {
-			lock = `(SELECT true FROM pg_advisory_xact_lock($2))`
-		}
-		rows, err := tx.Query(ctx, `DELETE FROM paper_inbox WHERE (SELECT `+lock+`)
-			AND id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
-			RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts`, r.cfg.Batch, int64(lockKey))
-		if err != nil {
-			return fmt.Errorf("paper inbox: %w", err)
-		}
-		type row struct {
-			id, step int64
-			sig      *int64
-			s        signal.Stored
-			px       float64
-		}
-		var rs []row
-		var x row
-		if _, err := pgx.ForEachRow(rows, []any{&x.id, &x.sig, &x.step, &x.s.Rule, &x.s.Wallet, &x.s.Side, &x.s.Action, &x.s.Edge, &x.s.Coin, &x.px, &x.s.TS},
-			func() error { rs = append(rs, x); return nil }); err != nil {
-			return fmt.Errorf("paper inbox: %w", err)
-		}
-		if len(rs) == 0 {
-			return nil
-		}
-		n = len(rs)
-		// RETURNING gives no order: put the rows back in stream order.
-		slices.SortFunc(rs, func(a, b row) int { return cmp.Compare(a.id, b.id) })
-		var steps []signal.Step
-		step := int64(-1)
-		for _, x := range rs {
-			last := len(steps) - 1
-			if x.sig == nil {
-				tk := signal.Tick{Coin: x.s.Coin, Px: x.px, TS: x.s.TS.UTC()}
-				if last >= 0 && len(steps[last].Signals) == 0 {
-					steps[last].Ticks = append(steps[last].Ticks, tk)
-				} else {
-					steps = append(steps, signal.Step{Ticks: []signal.Tick{tk}})
-				}
-				continue
-			}
-			s := x.s
-			s.ID, s.Price, s.TS = *x.sig, x.px, s.TS.UTC()
-			applied = append(applied, s)
-			if last >= 0 && len(steps[last].Ticks) == 0 && x.step == step {
-				steps[last].Signals = append(steps[last].Signals, s)
-			} else {
-				steps = append(steps, signal.Step{Signals: []signal.Stored{s}})
-			}
-			step = x.step
-		}
-		return r.t.apply(ctx, tx, steps, true)
-	})
+//
+// It runs in three round trips on a connection of its own, the transaction's BEGIN
+// and COMMIT riding with the first and the last: (1) take the rows (with the lock, the
+// marks of their coins, whether a position lives in a ticked coin, and the decisions
+// already made on their signals) and the fixed reads; (2) the accounts, positions and
+// breakers the rows touch; (3) every write, then COMMIT.
+func (r *Runner) round(ctx context.Context, wait bool) (n int, err error) {
+	conn, err := r.st.Pool().Acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
+	defer conn.Release() // a connection left inside a transaction is closed, not reused
+	open := false
+	defer func() {
+		if err != nil && open {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	s := r.t.newSession()
+	// The lock and the take in one statement: the lock is an InitPlan, evaluated once
+	// before any row; without it (another runner has its turn) nothing is taken.
+	lock := `pg_try_advisory_xact_lock($2)`
+	if wait {
+		lock = `(SELECT true FROM pg_advisory_xact_lock($2))`
+	}
+	type row struct {
+		id, step int64
+		sig      *int64
+		s        signal.Stored
+		px       float64
+		m        struct {
+			px, varSec *float64
+			ts         *time.Time
+			n          *int64
+		}
+		live    *bool
+		decided []string
+	}
+	var rs []row
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	open = true
+	b.Queue(`WITH taken AS (
+			DELETE FROM paper_inbox WHERE (SELECT `+lock+`)
+				AND id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
+			RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
+		SELECT t.id, t.signal_id, t.step, t.rule, t.wallet, t.side, t.action, t.edge, t.coin, t.px, t.ts,
+			m.px, m.ts, m.var_sec, m.n,
+			CASE WHEN t.signal_id IS NULL THEN EXISTS (SELECT 1 FROM paper_positions p WHERE p.coin = t.coin AND p.status <> 'closed') END,
+			CASE WHEN t.signal_id IS NOT NULL THEN ARRAY(SELECT d.scope FROM risk_decisions d WHERE d.signal_id = t.signal_id) END
+		FROM taken t LEFT JOIN paper_marks m ON m.coin = t.coin
+		ORDER BY t.id`, r.cfg.Batch, int64(lockKey)).Query(func(rows pgx.Rows) error {
+		var x row
+		_, err := pgx.ForEachRow(rows, []any{&x.id, &x.sig, &x.step, &x.s.Rule, &x.s.Wallet, &x.s.Side, &x.s.Action, &x.s.Edge,
+			&x.s.Coin, &x.px, &x.s.TS, &x.m.px, &x.m.ts, &x.m.varSec, &x.m.n, &x.live, &x.decided},
+			func() error { rs = append(rs, x); x.decided = nil; return nil })
+		if err != nil {
+			return fmt.Errorf("paper inbox: %w", err)
+		}
+		return nil
+	})
+	s.queueFixed(b)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return 0, err
+	}
+	var applied []signal.Stored
+	var steps []signal.Step
+	step := int64(-1)
+	for _, x := range rs {
+		last := len(steps) - 1
+		if x.sig == nil {
+			tk := signal.Tick{Coin: x.s.Coin, Px: x.px, TS: x.s.TS.UTC()}
+			if last >= 0 && len(steps[last].Signals) == 0 {
+				steps[last].Ticks = append(steps[last].Ticks, tk)
+			} else {
+				steps = append(steps, signal.Step{Ticks: []signal.Tick{tk}})
+			}
+			continue
+		}
+		sg := x.s
+		sg.ID, sg.Price, sg.TS = *x.sig, x.px, sg.TS.UTC()
+		applied = append(applied, sg)
+		if last >= 0 && len(steps[last].Ticks) == 0 && x.step == step {
+			steps[last].Signals = append(steps[last].Signals, sg)
+		} else {
+			steps = append(steps, signal.Step{Signals: []signal.Stored{sg}})
+		}
+		step = x.step
+	}
+	s.setSteps(steps)
+	commit := func(b *pgx.Batch) { b.Queue("COMMIT") }
+	if len(s.coins) == 0 && !s.exits {
+		// Nothing to simulate (no rows, or only signals the trader does not act on):
+		// commit the take.
+		b := &pgx.Batch{}
+		commit(b)
+		if err := conn.SendBatch(ctx, b).Close(); err != nil {
+			return 0, err
+		}
+	} else {
+		// What queueCoinReads reads, from the take's own columns.
+		for _, x := range rs {
+			if x.live != nil && *x.live {
+				s.liveTicked = true
+			}
+			for _, sc := range x.decided {
+				s.decided[decisionKey{*x.sig, sc}] = true
+			}
+			if _, ok := s.marks[x.s.Coin]; !ok && slices.Contains(s.coins, x.s.Coin) && x.m.px != nil {
+				s.marks[x.s.Coin] = &mark{px: *x.m.px, ts: *x.m.ts, varSec: *x.m.varSec, n: *x.m.n, seen: true}
+			}
+		}
+		if err := s.run(ctx, conn, steps, true, commit); err != nil {
+			return 0, err
+		}
+	}
+	open = false
 	if len(applied) > 0 && r.cfg.Committed != nil {
 		r.cfg.Committed(applied)
 	}
-	return n, nil
+	return len(rs), nil
 }

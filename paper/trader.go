@@ -10,6 +10,7 @@ import (
 	"github.com/coattailcapital/coattail/risk"
 	"github.com/coattailcapital/coattail/signal"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // lockKey serialises the paper trader's writes across shard workers (one
@@ -51,30 +52,61 @@ func (t *Trader) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 	return t.apply(ctx, tx, steps, false)
 }
 
-// apply runs steps; locked says the caller holds the paper lock already (the runner).
-func (t *Trader) apply(ctx context.Context, tx pgx.Tx, steps []signal.Step, locked bool) error {
+// apply runs steps; locked says the caller holds the paper lock already.
+func (t *Trader) apply(ctx context.Context, q querier, steps []signal.Step, locked bool) error {
+	s := t.newSession()
+	s.setSteps(steps)
+	if len(s.coins) == 0 && !s.exits {
+		return nil
+	}
+	b := &pgx.Batch{}
+	s.queueFixed(b)
+	s.queueCoinReads(b)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return s.run(ctx, q, steps, locked, nil)
+}
+
+// querier runs a batch's statements: the signal stage's transaction, or the runner's
+// connection inside the transaction it began.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func (t *Trader) newSession() *session {
 	s := &session{t: t, cfg: t.cfg, marks: map[string]*mark{}, accts: map[string]*account{},
 		breakers: map[string]*breaker{}, lastEntry: map[scopeCoin]time.Time{}, liquidity: map[int64]float64{},
 		decided: map[decisionKey]bool{}, equity: map[equityKey]float64{}}
 	s.exec = s
+	return s
+}
+
+// setSteps records what the steps touch: their coins, entries and exits.
+func (s *session) setSteps(steps []signal.Step) {
 	for _, st := range steps {
 		for _, tk := range st.Ticks {
 			s.addCoin(tk.Coin, true)
 		}
 		for _, sg := range st.Signals {
 			switch {
-			case t.entry(sg):
+			case s.t.entry(sg):
 				s.entries = append(s.entries, sg)
 				s.addCoin(sg.Coin, false)
-			case t.exit(sg):
+			case s.t.exit(sg):
 				s.exits = true
 			}
 		}
 	}
-	if len(s.coins) == 0 && !s.exits {
-		return nil
-	}
-	if err := s.read(ctx, tx, locked); err != nil {
+}
+
+// run finishes the reads once the first round trip (queueFixed, and queueCoinReads or
+// the runner's equivalent) is in, runs the steps in stream order and writes the
+// result; tail, if set, queues the statements that end the last round trip.
+func (s *session) run(ctx context.Context, q querier, steps []signal.Step, locked bool, tail func(*pgx.Batch)) error {
+	if err := s.readRest(ctx, q, locked); err != nil {
 		return err
 	}
 	for _, st := range steps {
@@ -89,7 +121,7 @@ func (t *Trader) apply(ctx context.Context, tx pgx.Tx, steps []signal.Step, lock
 			}
 		}
 	}
-	return s.write(ctx, tx)
+	return s.write(ctx, q, tail)
 }
 
 // entry: a new entry signal of a traded rule.
@@ -152,6 +184,8 @@ type session struct {
 	exits     bool
 
 	settings   risk.Settings
+	liveTicked bool    // a position not closed in a ticked coin, before the batch
+	orderIDs   []int64 // allocated for the batch's new orders, in order
 	halted     bool
 	haltReason string
 	scopes     []string // enabled
@@ -180,12 +214,9 @@ func (s *session) addCoin(c string, ticked bool) {
 	}
 }
 
-// read loads the state the batch needs. When only the marks change (no enabled scope
-// trades and no position lives in a ticked coin) nothing else is read and no lock is
-// taken.
-func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
-	var live bool
-	b := &pgx.Batch{}
+// queueFixed queues the reads that do not depend on the batch: the enabled scopes,
+// and what the paper trader does not write itself (risk settings, the kill switch).
+func (s *session) queueFixed(b *pgx.Batch) {
 	b.Queue(`SELECT scope FROM paper_scopes WHERE enabled ORDER BY scope`).Query(func(rows pgx.Rows) error {
 		var err error
 		if s.scopes, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
@@ -193,6 +224,23 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 		}
 		return nil
 	})
+	b.Queue(`SELECT name, value FROM risk_settings`).Query(func(rows pgx.Rows) error {
+		var err error
+		s.settings, err = risk.ScanSettings(rows)
+		return err
+	})
+	b.Queue(`SELECT halted, reason FROM risk_state WHERE id = 1`).QueryRow(func(r pgx.Row) error {
+		if err := r.Scan(&s.halted, &s.haltReason); err != nil {
+			return fmt.Errorf("read kill switch: %w", err)
+		}
+		return nil
+	})
+}
+
+// queueCoinReads queues the reads that depend on the batch's coins and signals: the
+// coins' marks, whether a position lives in a ticked coin, and the entries' earlier
+// decisions.
+func (s *session) queueCoinReads(b *pgx.Batch) {
 	b.Queue(`SELECT coin, px, ts, var_sec, n FROM paper_marks WHERE coin = ANY($1)`, s.coins).Query(func(rows pgx.Rows) error {
 		var c string
 		var m mark
@@ -207,28 +255,12 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 		return nil
 	})
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM paper_positions WHERE coin = ANY($1) AND status <> 'closed')`, s.tickCoins).QueryRow(func(r pgx.Row) error {
-		if err := r.Scan(&live); err != nil {
+		if err := r.Scan(&s.liveTicked); err != nil {
 			return fmt.Errorf("live paper positions: %w", err)
 		}
 		return nil
 	})
-	// What the paper trader does not write itself: read before its lock.
-	b.Queue(`SELECT name, value FROM risk_settings`).Query(func(rows pgx.Rows) error {
-		var err error
-		s.settings, err = risk.ScanSettings(rows)
-		return err
-	})
-	b.Queue(`SELECT halted, reason FROM risk_state WHERE id = 1`).QueryRow(func(r pgx.Row) error {
-		if err := r.Scan(&s.halted, &s.haltReason); err != nil {
-			return fmt.Errorf("read kill switch: %w", err)
-		}
-		return nil
-	})
-	var ids []int64
-	for _, sg := range s.entries {
-		ids = append(ids, sg.ID)
-	}
-	if len(ids) > 0 {
+	if ids := s.entryIDs(); len(ids) > 0 {
 		b.Queue(`SELECT signal_id, scope FROM risk_decisions WHERE signal_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
 			var k decisionKey
 			if _, err := pgx.ForEachRow(rows, []any{&k.signal, &k.scope}, func() error { s.decided[k] = true; return nil }); err != nil {
@@ -237,9 +269,22 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 			return nil
 		})
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
+}
+
+func (s *session) entryIDs() []int64 {
+	var ids []int64
+	for _, sg := range s.entries {
+		ids = append(ids, sg.ID)
 	}
+	return ids
+}
+
+// readRest loads the rest of the state the batch needs, once the first reads are in.
+// When only the marks change (no enabled scope trades and no position lives in a
+// ticked coin) nothing else is read and no lock is taken.
+func (s *session) readRest(ctx context.Context, q querier, locked bool) error {
+	ids := s.entryIDs()
+	live := s.liveTicked
 	for _, c := range s.coins {
 		if s.marks[c] == nil {
 			s.marks[c] = &mark{}
@@ -256,13 +301,25 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 		scopes = nil
 	}
 	if !locked {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
+		if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
 			return fmt.Errorf("paper lock: %w", err)
 		}
 	}
-	b = &pgx.Batch{}
+	b := &pgx.Batch{}
 	if len(scopes) > 0 {
 		b.Queue(ensureAccountsSQL, scopes, s.cfg.StartingEquity)
+	}
+	if len(scopes) > 0 && len(ids) > 0 {
+		// Ids for the orders the batch may place (at most one per entry and scope), so
+		// that they are written with the rest instead of in a round trip of their own.
+		b.Queue(`SELECT nextval(pg_get_serial_sequence('paper_positions', 'id')) FROM generate_series(1, $1)`,
+			len(ids)*len(scopes)).Query(func(rows pgx.Rows) error {
+			var err error
+			if s.orderIDs, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
+				return fmt.Errorf("paper order ids: %w", err)
+			}
+			return nil
+		})
 	}
 	// The scopes the batch touches: those trading, and those with a live position in a
 	// ticked coin. All their live positions are needed (an account's equity counts
@@ -318,7 +375,7 @@ func (s *session) read(ctx context.Context, tx pgx.Tx, locked bool) error {
 	if len(ids) > 0 && len(scopes) > 0 && s.settings.MinLiquidityUSD > 0 {
 		liquidity = s.queueLiquidity(b)
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
 	liquidity()
@@ -662,45 +719,30 @@ func (s *session) Exit(scope, wallet, coin string, at time.Time) error {
 	return nil
 }
 
-// write stores what the batch changed: new orders first (their ids are needed by
-// their fills), then everything else in one round trip.
-func (s *session) write(ctx context.Context, tx pgx.Tx) error {
-	if len(s.newOrders) > 0 {
-		n := len(s.newOrders)
-		scopes, sigs := make([]string, n), make([]int64, n)
-		for i, p := range s.newOrders {
-			scopes[i], sigs[i] = p.Scope, p.SignalID
+// write stores what the batch changed in one round trip, new orders first (with the
+// ids allocated for them), then what refers to them; tail, if set, queues the
+// statements that end it.
+func (s *session) write(ctx context.Context, q querier, tail func(*pgx.Batch)) error {
+	b := &pgx.Batch{}
+	if n := len(s.newOrders); n > 0 {
+		if len(s.orderIDs) < n {
+			return fmt.Errorf("paper orders: %d placed, %d ids allocated", n, len(s.orderIDs))
 		}
-		// Inserted as placed (pending); their later state in the batch is an update.
-		p0 := s.newOrders
+		ids, scopes, sigs := make([]int64, n), make([]string, n), make([]int64, n)
 		wallets, coins, dirs, sizes, tss := make([]string, n), make([]string, n), make([]int32, n), make([]float64, n), make([]time.Time, n)
-		for i, p := range p0 {
+		for i, p := range s.newOrders {
+			p.ID = s.orderIDs[i]
+			ids[i], scopes[i], sigs[i] = p.ID, p.Scope, p.SignalID
 			wallets[i], coins[i], dirs[i], sizes[i], tss[i] = p.Wallet, p.Coin, int32(p.Dir), p.SizeUSD, p.SignalTS
 		}
-		rows, err := tx.Query(ctx, `INSERT INTO paper_positions (scope, signal_id, wallet, coin, dir, status, size_usd, signal_ts)
-			SELECT sc, sg, w, c, d, 'pending', sz, ts
-			FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::timestamptz[])
-			WITH ORDINALITY AS u(sc, sg, w, c, d, sz, ts, ord) ORDER BY ord
-			ON CONFLICT (scope, signal_id) DO NOTHING RETURNING scope, signal_id, id`,
-			scopes, sigs, wallets, coins, dirs, sizes, tss)
-		if err != nil {
-			return fmt.Errorf("paper orders: %w", err)
-		}
-		ids := map[decisionKey]int64{}
-		var k decisionKey
-		var id int64
-		if _, err := pgx.ForEachRow(rows, []any{&k.scope, &k.signal, &id}, func() error { ids[k] = id; return nil }); err != nil {
-			return fmt.Errorf("paper orders: %w", err)
-		}
-		for _, p := range s.newOrders {
-			id, ok := ids[decisionKey{p.SignalID, p.Scope}]
-			if !ok {
-				return fmt.Errorf("paper order on signal %d for %s: already placed", p.SignalID, p.Scope)
-			}
-			p.ID = id
-		}
+		// Inserted as placed (pending); their later state in the batch is an update. A
+		// signal already traded in a scope fails the unique (scope, signal_id).
+		b.Queue(`INSERT INTO paper_positions (id, scope, signal_id, wallet, coin, dir, status, size_usd, signal_ts)
+			SELECT id, sc, sg, w, c, d, 'pending', sz, ts
+			FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::int[], $7::float8[], $8::timestamptz[])
+				AS u(id, sc, sg, w, c, d, sz, ts)`,
+			ids, scopes, sigs, wallets, coins, dirs, sizes, tss)
 	}
-	b := &pgx.Batch{}
 	s.queueMarks(b)
 	if len(s.decisions) > 0 {
 		if err := risk.QueueRecord(b, s.decisions, nil); err != nil {
@@ -725,10 +767,13 @@ func (s *session) write(ctx context.Context, tx pgx.Tx) error {
 			risk.QueueClear(b, scope)
 		}
 	}
+	if tail != nil {
+		tail(b)
+	}
 	if b.Len() == 0 {
 		return nil
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("save paper batch: %w", err)
 	}
 	return nil
