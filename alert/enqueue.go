@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/coattailcapital/coattail/bot"
+	"github.com/coattailcapital/coattail/store"
 )
 
 // DefaultDigestEvery is how often a user in digest mode gets a summary.
@@ -261,7 +262,8 @@ func insertTargets(ctx context.Context, tx pgx.Tx, ts []target) error {
 		CROSS JOIN LATERAL (SELECT 1 FROM chats ch WHERE ch.platform = t.p AND ch.chat_id = t.c AND ch.active LIMIT 1) ch
 		ORDER BY t.s, t.n
 		ON CONFLICT (platform, chat_id, signal_id) DO NOTHING`, plat, chat, sig, reason, sub, digest, due)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	// Nothing reads them back in the transaction: on a pipelined one they go with COMMIT.
+	if err := store.Defer(ctx, tx, b); err != nil {
 		return fmt.Errorf("alert fan-out: chats and outbox: %w", err)
 	}
 	// Dispatchers are woken after the commit (Waker), not from inside it.

@@ -60,12 +60,14 @@ func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 	if len(coins) == 0 {
 		return nil
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO paper_inbox (signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
+	// Nothing reads it back in the transaction: on a pipelined one it goes with COMMIT.
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO paper_inbox (signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
 		SELECT s, st, r, w, sd, a, e, c, p, t
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[], $10::timestamptz[])
 			WITH ORDINALITY AS u(s, st, r, w, sd, a, e, c, p, t, n)
 		ORDER BY n`, sigIDs, stepIDs, rules, wallets, sides, acts, edges, coins, pxs, tss)
-	if err != nil {
+	if err := store.Defer(ctx, tx, b); err != nil {
 		return fmt.Errorf("paper inbox: %w", err)
 	}
 	return nil
@@ -167,24 +169,12 @@ func (r *Runner) Drain(ctx context.Context) (int, error) {
 
 // round applies up to Batch inbox rows in one transaction and returns how many.
 //
-// It runs in three round trips on a connection of its own, the transaction's BEGIN
-// and COMMIT riding with the first and the last: (1) take the rows (with the lock, the
+// The transaction is pipelined (store.BeginPipelined): three round trips, BEGIN and
+// COMMIT riding with the first and the last: (1) take the rows (with the lock, the
 // marks of their coins, whether a position lives in a ticked coin, and the decisions
 // already made on their signals) and the fixed reads; (2) the accounts, positions and
 // breakers the rows touch; (3) every write, then COMMIT.
-func (r *Runner) round(ctx context.Context, wait bool) (n int, err error) {
-	conn, err := r.st.Pool().Acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Release() // a connection left inside a transaction is closed, not reused
-	open := false
-	defer func() {
-		if err != nil && open {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	s := r.t.newSession()
+func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
 	// The lock and the take in one statement: the lock is an InitPlan, evaluated once
 	// before any row; without it (another runner has its turn) nothing is taken.
 	lock := `pg_try_advisory_xact_lock($2)`
@@ -205,67 +195,61 @@ func (r *Runner) round(ctx context.Context, wait bool) (n int, err error) {
 		decided []string
 	}
 	var rs []row
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	open = true
-	b.Queue(`WITH taken AS (
-			DELETE FROM paper_inbox WHERE (SELECT `+lock+`)
-				AND id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
-			RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
-		SELECT t.id, t.signal_id, t.step, t.rule, t.wallet, t.side, t.action, t.edge, t.coin, t.px, t.ts,
-			m.px, m.ts, m.var_sec, m.n,
-			CASE WHEN t.signal_id IS NULL THEN EXISTS (SELECT 1 FROM paper_positions p WHERE p.coin = t.coin AND p.status <> 'closed') END,
-			CASE WHEN t.signal_id IS NOT NULL THEN ARRAY(SELECT d.scope FROM risk_decisions d WHERE d.signal_id = t.signal_id) END
-		FROM taken t LEFT JOIN paper_marks m ON m.coin = t.coin
-		ORDER BY t.id`, r.cfg.Batch, int64(lockKey)).Query(func(rows pgx.Rows) error {
-		var x row
-		_, err := pgx.ForEachRow(rows, []any{&x.id, &x.sig, &x.step, &x.s.Rule, &x.s.Wallet, &x.s.Side, &x.s.Action, &x.s.Edge,
-			&x.s.Coin, &x.px, &x.s.TS, &x.m.px, &x.m.ts, &x.m.varSec, &x.m.n, &x.live, &x.decided},
-			func() error { rs = append(rs, x); x.decided = nil; return nil })
-		if err != nil {
-			return fmt.Errorf("paper inbox: %w", err)
-		}
-		return nil
-	})
-	s.queueFixed(b)
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return 0, err
-	}
 	var applied []signal.Stored
-	var steps []signal.Step
-	step := int64(-1)
-	for _, x := range rs {
-		last := len(steps) - 1
-		if x.sig == nil {
-			tk := signal.Tick{Coin: x.s.Coin, Px: x.px, TS: x.s.TS.UTC()}
-			if last >= 0 && len(steps[last].Signals) == 0 {
-				steps[last].Ticks = append(steps[last].Ticks, tk)
-			} else {
-				steps = append(steps, signal.Step{Ticks: []signal.Tick{tk}})
-			}
-			continue
-		}
-		sg := x.s
-		sg.ID, sg.Price, sg.TS = *x.sig, x.px, sg.TS.UTC()
-		applied = append(applied, sg)
-		if last >= 0 && len(steps[last].Ticks) == 0 && x.step == step {
-			steps[last].Signals = append(steps[last].Signals, sg)
-		} else {
-			steps = append(steps, signal.Step{Signals: []signal.Stored{sg}})
-		}
-		step = x.step
-	}
-	s.setSteps(steps)
-	commit := func(b *pgx.Batch) { b.Queue("COMMIT") }
-	if len(s.coins) == 0 && !s.exits {
-		// Nothing to simulate (no rows, or only signals the trader does not act on):
-		// commit the take.
+	err := store.BeginPipelined(ctx, r.st.Pool(), func(tx pgx.Tx) error {
+		rs, applied = nil, nil
+		s := r.t.newSession()
 		b := &pgx.Batch{}
-		commit(b)
-		if err := conn.SendBatch(ctx, b).Close(); err != nil {
-			return 0, err
+		b.Queue(`WITH taken AS (
+				DELETE FROM paper_inbox WHERE (SELECT `+lock+`)
+					AND id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
+				RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
+			SELECT t.id, t.signal_id, t.step, t.rule, t.wallet, t.side, t.action, t.edge, t.coin, t.px, t.ts,
+				m.px, m.ts, m.var_sec, m.n,
+				CASE WHEN t.signal_id IS NULL THEN EXISTS (SELECT 1 FROM paper_positions p WHERE p.coin = t.coin AND p.status <> 'closed') END,
+				CASE WHEN t.signal_id IS NOT NULL THEN ARRAY(SELECT d.scope FROM risk_decisions d WHERE d.signal_id = t.signal_id) END
+			FROM taken t LEFT JOIN paper_marks m ON m.coin = t.coin
+			ORDER BY t.id`, r.cfg.Batch, int64(lockKey)).Query(func(rows pgx.Rows) error {
+			var x row
+			_, err := pgx.ForEachRow(rows, []any{&x.id, &x.sig, &x.step, &x.s.Rule, &x.s.Wallet, &x.s.Side, &x.s.Action, &x.s.Edge,
+				&x.s.Coin, &x.px, &x.s.TS, &x.m.px, &x.m.ts, &x.m.varSec, &x.m.n, &x.live, &x.decided},
+				func() error { rs = append(rs, x); x.decided = nil; return nil })
+			if err != nil {
+				return fmt.Errorf("paper inbox: %w", err)
+			}
+			return nil
+		})
+		s.queueFixed(b)
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
 		}
-	} else {
+		var steps []signal.Step
+		step := int64(-1)
+		for _, x := range rs {
+			last := len(steps) - 1
+			if x.sig == nil {
+				tk := signal.Tick{Coin: x.s.Coin, Px: x.px, TS: x.s.TS.UTC()}
+				if last >= 0 && len(steps[last].Signals) == 0 {
+					steps[last].Ticks = append(steps[last].Ticks, tk)
+				} else {
+					steps = append(steps, signal.Step{Ticks: []signal.Tick{tk}})
+				}
+				continue
+			}
+			sg := x.s
+			sg.ID, sg.Price, sg.TS = *x.sig, x.px, sg.TS.UTC()
+			applied = append(applied, sg)
+			if last >= 0 && len(steps[last].Ticks) == 0 && x.step == step {
+				steps[last].Signals = append(steps[last].Signals, sg)
+			} else {
+				steps = append(steps, signal.Step{Signals: []signal.Stored{sg}})
+			}
+			step = x.step
+		}
+		s.setSteps(steps)
+		if len(s.coins) == 0 && !s.exits {
+			return nil // nothing to simulate (no rows, or only signals the trader does not act on)
+		}
 		// What queueCoinReads reads, from the take's own columns.
 		for _, x := range rs {
 			if x.live != nil && *x.live {
@@ -278,11 +262,11 @@ func (r *Runner) round(ctx context.Context, wait bool) (n int, err error) {
 				s.marks[x.s.Coin] = &mark{px: *x.m.px, ts: *x.m.ts, varSec: *x.m.varSec, n: *x.m.n, seen: true}
 			}
 		}
-		if err := s.run(ctx, conn, steps, true, commit); err != nil {
-			return 0, err
-		}
+		return s.run(ctx, tx, steps, true)
+	})
+	if err != nil {
+		return 0, err
 	}
-	open = false
 	if len(applied) > 0 && r.cfg.Committed != nil {
 		r.cfg.Committed(applied)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/coattailcapital/coattail/risk"
 	"github.com/coattailcapital/coattail/signal"
+	"github.com/coattailcapital/coattail/store"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // lockKey serialises the paper trader's writes across shard workers (one
@@ -53,7 +53,7 @@ func (t *Trader) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 }
 
 // apply runs steps; locked says the caller holds the paper lock already.
-func (t *Trader) apply(ctx context.Context, q querier, steps []signal.Step, locked bool) error {
+func (t *Trader) apply(ctx context.Context, q pgx.Tx, steps []signal.Step, locked bool) error {
 	s := t.newSession()
 	s.setSteps(steps)
 	if len(s.coins) == 0 && !s.exits {
@@ -65,15 +65,7 @@ func (t *Trader) apply(ctx context.Context, q querier, steps []signal.Step, lock
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
-	return s.run(ctx, q, steps, locked, nil)
-}
-
-// querier runs a batch's statements: the signal stage's transaction, or the runner's
-// connection inside the transaction it began.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	return s.run(ctx, q, steps, locked)
 }
 
 func (t *Trader) newSession() *session {
@@ -104,8 +96,8 @@ func (s *session) setSteps(steps []signal.Step) {
 
 // run finishes the reads once the first round trip (queueFixed, and queueCoinReads or
 // the runner's equivalent) is in, runs the steps in stream order and writes the
-// result; tail, if set, queues the statements that end the last round trip.
-func (s *session) run(ctx context.Context, q querier, steps []signal.Step, locked bool, tail func(*pgx.Batch)) error {
+// result.
+func (s *session) run(ctx context.Context, q pgx.Tx, steps []signal.Step, locked bool) error {
 	if err := s.readRest(ctx, q, locked); err != nil {
 		return err
 	}
@@ -121,7 +113,7 @@ func (s *session) run(ctx context.Context, q querier, steps []signal.Step, locke
 			}
 		}
 	}
-	return s.write(ctx, q, tail)
+	return s.write(ctx, q)
 }
 
 // entry: a new entry signal of a traded rule.
@@ -282,7 +274,7 @@ func (s *session) entryIDs() []int64 {
 // readRest loads the rest of the state the batch needs, once the first reads are in.
 // When only the marks change (no enabled scope trades and no position lives in a
 // ticked coin) nothing else is read and no lock is taken.
-func (s *session) readRest(ctx context.Context, q querier, locked bool) error {
+func (s *session) readRest(ctx context.Context, q pgx.Tx, locked bool) error {
 	ids := s.entryIDs()
 	live := s.liveTicked
 	for _, c := range s.coins {
@@ -719,10 +711,10 @@ func (s *session) Exit(scope, wallet, coin string, at time.Time) error {
 	return nil
 }
 
-// write stores what the batch changed in one round trip, new orders first (with the
-// ids allocated for them), then what refers to them; tail, if set, queues the
-// statements that end it.
-func (s *session) write(ctx context.Context, q querier, tail func(*pgx.Batch)) error {
+// write stores what the batch changed in one batch of statements, new orders first
+// (with the ids allocated for them), then what refers to them; on a pipelined
+// transaction it goes with COMMIT.
+func (s *session) write(ctx context.Context, q pgx.Tx) error {
 	b := &pgx.Batch{}
 	if n := len(s.newOrders); n > 0 {
 		if len(s.orderIDs) < n {
@@ -767,13 +759,7 @@ func (s *session) write(ctx context.Context, q querier, tail func(*pgx.Batch)) e
 			risk.QueueClear(b, scope)
 		}
 	}
-	if tail != nil {
-		tail(b)
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := q.SendBatch(ctx, b).Close(); err != nil {
+	if err := store.Defer(ctx, q, b); err != nil {
 		return fmt.Errorf("save paper batch: %w", err)
 	}
 	return nil

@@ -80,9 +80,11 @@ func (s *Sink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 		n += len(b.Entries)
 	}
 	var stored []Stored
-	err := pgx.BeginFunc(ctx, s.st.Pool(), func(tx pgx.Tx) error {
+	// Pipelined: BEGIN goes with the first round trip (led by the fences), the writes
+	// nothing reads back (alert outbox, paper inbox) with COMMIT.
+	err := store.BeginPipelined(ctx, s.st.Pool(), func(tx pgx.Tx) error {
 		// Writes that nothing reads before the next round trip wait on pend and go
-		// with it. The fences lead the first round trip.
+		// with it.
 		pend := &pgx.Batch{}
 		acts, err := s.derive(ctx, tx, fences, pend, in.evs, in.keys, in.pos)
 		if err != nil {

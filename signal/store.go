@@ -297,7 +297,13 @@ func (s *Sink) meanEdge(ctx context.Context, tx pgx.Tx, wallets []string) (float
 // ones inserted with their ids, in the order given.
 func insertSignals(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, sigs []Signal) ([]Stored, error) {
 	if len(sigs) == 0 {
-		return nil, flush(ctx, tx, pend)
+		// Nothing read back: the pending writes can wait for the commit.
+		if pend == nil {
+			return nil, nil
+		}
+		err := store.Defer(ctx, tx, pend)
+		*pend = pgx.Batch{}
+		return nil, err
 	}
 	n := len(sigs)
 	keys, rules, ws, cs, sides, acts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
