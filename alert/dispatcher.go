@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/coattailcapital/coattail/store"
 )
 
 // Limits are a platform's delivery rates.
@@ -315,7 +317,8 @@ func (d *Dispatcher) platforms() []string {
 func (d *Dispatcher) claim(ctx context.Context) ([]job, error) {
 	now := d.now().UTC()
 	var jobs []job
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	// Pipelined: BEGIN goes with the first query, the chats' update with COMMIT.
+	err := store.BeginPipelined(ctx, d.pool, func(tx pgx.Tx) error {
 		jobs = jobs[:0]
 		rows, err := tx.Query(ctx, `
 			WITH ready AS (
@@ -415,10 +418,11 @@ func (d *Dispatcher) claim(ctx context.Context) ([]job, error) {
 			cp, cc = append(cp, plat[i]), append(cc, chat[i])
 		}
 		// The chat is busy until its send is recorded (or the lease runs out).
-		_, err = tx.Exec(ctx, `UPDATE chats SET next_at = $3
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE chats SET next_at = $3
 			FROM unnest($1::text[], $2::text[]) AS k(platform, chat_id)
 			WHERE chats.platform = k.platform AND chats.chat_id = k.chat_id`, cp, cc, leaseUntil)
-		return err
+		return store.Defer(ctx, tx, b)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("alert dispatcher: %w", err)
@@ -663,12 +667,13 @@ func (d *Dispatcher) write(ctx context.Context, reqs []*recordReq) {
 	d.writes.Add(1)
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		// BEGIN, the statements and COMMIT: one round trip.
+		err = store.BeginPipelined(ctx, d.pool, func(tx pgx.Tx) error {
 			b := &pgx.Batch{}
 			for _, q := range stmts {
 				b.Queue(q.SQL, q.Arguments...)
 			}
-			return tx.SendBatch(ctx, b).Close()
+			return store.Defer(ctx, tx, b)
 		})
 		if err == nil {
 			return

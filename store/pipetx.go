@@ -155,24 +155,103 @@ func (r *prefixed) Close() error {
 }
 
 func (t *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.flush(ctx); err != nil {
-		return pgconn.CommandTag{}, err
+	if t.done {
+		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
-	return t.conn.Exec(ctx, sql, args...)
+	p := t.prefix()
+	if len(p) == 0 {
+		return t.conn.Exec(ctx, sql, args...)
+	}
+	b := &pgx.Batch{QueuedQueries: p}
+	b.Queue(sql, args...)
+	br := &prefixed{br: t.conn.SendBatch(ctx, b), prefix: p}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
 func (t *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := t.flush(ctx); err != nil {
+	if t.done {
+		return nil, pgx.ErrTxClosed
+	}
+	p := t.prefix()
+	if len(p) == 0 {
+		return t.conn.Query(ctx, sql, args...)
+	}
+	b := &pgx.Batch{QueuedQueries: p}
+	b.Queue(sql, args...)
+	br := &prefixed{br: t.conn.SendBatch(ctx, b), prefix: p}
+	if err := br.skip(); err != nil {
+		_ = br.Close()
 		return nil, err
 	}
-	return t.conn.Query(ctx, sql, args...)
+	rows, err := br.br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
 }
 
 func (t *pipeTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := t.flush(ctx); err != nil {
+	rows, err := t.Query(ctx, sql, args...)
+	if err != nil {
 		return errRow{err}
 	}
-	return t.conn.QueryRow(ctx, sql, args...)
+	return rowOf{rows}
+}
+
+// batchRows are the rows of a query sent in a batch after the transaction's prefix:
+// closing them closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br   *prefixed
+	err  error
+	done bool
+}
+
+func (r *batchRows) Close() {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.Rows.Close()
+	r.err = r.br.Close()
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+// rowOf is the one row of rows, as pgx.Conn.QueryRow gives it.
+type rowOf struct{ rows pgx.Rows }
+
+func (r rowOf) Scan(dest ...any) error {
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
 
 func (t *pipeTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {

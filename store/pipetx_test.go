@@ -97,8 +97,33 @@ func TestPipelinedTransaction(t *testing.T) {
 	if err == nil || count() != 3 {
 		t.Fatalf("after a failing deferred insert: err %v, %d rows; want an error and 3", err, count())
 	}
+	// A query as the first statement (it carries BEGIN), read to the end, then a
+	// deferred write and an Exec that carries it.
+	err = store.BeginPipelined(ctx, pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT k FROM pipe_t ORDER BY k`)
+		if err != nil {
+			return err
+		}
+		ks, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(ks) != 3 || ks[0] != "a" || ks[2] != "c" {
+			t.Errorf("rows %v (%v), want a b c", ks, err)
+		}
+		d := &pgx.Batch{}
+		d.Queue(`INSERT INTO pipe_t VALUES ('g', now())`)
+		if err := store.Defer(ctx, tx, d); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE pipe_t SET at = now() WHERE k = 'g'`)
+		if err == nil && tag.RowsAffected() != 1 {
+			t.Errorf("the deferred row was not there for the next statement: %v", tag)
+		}
+		return err
+	})
+	if err != nil || count() != 4 {
+		t.Fatalf("query first: err %v, %d rows; want 4", err, count())
+	}
 	// The pool's connections are usable after all that.
-	if n := count(); n != 3 {
+	if n := count(); n != 4 {
 		t.Fatal(n)
 	}
 }
