@@ -86,11 +86,11 @@ func (s *Sink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 		// Writes that nothing reads before the next round trip wait on pend and go
 		// with it.
 		pend := &pgx.Batch{}
-		acts, err := s.derive(ctx, tx, fences, pend, in.evs, in.keys, in.pos)
+		acts, pre, err := s.derive(ctx, tx, fences, pend, in.evs, in.keys, in.pos)
 		if err != nil {
 			return err
 		}
-		sigs, err := s.fire(ctx, tx, pend, acts)
+		sigs, err := s.fire(ctx, tx, pend, acts, pre)
 		if err != nil {
 			return err
 		}
@@ -227,7 +227,7 @@ func classify(err error) error {
 // actions they were, in stream order; its reads go in b, after the transaction's
 // fences queued there. Events already seen (their key is in
 // signal_actions) are skipped: a file replayed into the stream changes nothing.
-func (s *Sink) derive(ctx context.Context, tx pgx.Tx, b, pend *pgx.Batch, evs []event.Event, keys [][]byte, pos []int) ([]action, error) {
+func (s *Sink) derive(ctx context.Context, tx pgx.Tx, b, pend *pgx.Batch, evs []event.Event, keys [][]byte, pos []int) ([]action, *prefetched, error) {
 	var want [][]byte
 	for _, k := range keys {
 		if k != nil {
@@ -235,7 +235,7 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, b, pend *pgx.Batch, evs []
 		}
 	}
 	if len(want) == 0 {
-		return nil, tx.SendBatch(ctx, b).Close() // the fences
+		return nil, nil, tx.SendBatch(ctx, b).Close() // the fences
 	}
 	var pks []store.PositionKey
 	have := map[store.PositionKey]bool{}
@@ -261,9 +261,22 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, b, pend *pgx.Batch, evs []
 		return nil
 	})
 	books := queueLoadBooks(b, pks)
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
+	// What fire needs of the wallets, read now for every wallet with a new event (a
+	// superset of the wallets that act): a round trip saved.
+	pre := &prefetched{wallets: map[string]bool{}}
+	var ws []string
+	for i := range evs {
+		if w := evs[i].Wallet; keys[i] != nil && w != "" && !pre.wallets[w] {
+			pre.wallets[w] = true
+			ws = append(ws, w)
+		}
 	}
+	var finish func()
+	pre.info, finish = s.queueWalletInfo(b, ws)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	finish()
 	var out []action
 	var err error
 	for i := range evs {
@@ -325,7 +338,14 @@ func (s *Sink) derive(ctx context.Context, tx pgx.Tx, b, pend *pgx.Batch, evs []
 		}
 	}
 	queueSaveBooks(pend, pks, books)
-	return out, nil
+	return out, pre, nil
+}
+
+// prefetched is walletInfo of the wallets with new events in the batch, read with
+// derive's round trip.
+type prefetched struct {
+	wallets map[string]bool
+	info    map[string]walletInfo
 }
 
 // walletInfo is what the rules know of a wallet.
@@ -342,7 +362,7 @@ type walletInfo struct {
 }
 
 // fire records the actions and returns the signals they fire.
-func (s *Sink) fire(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, acts []action) ([]Signal, error) {
+func (s *Sink) fire(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, acts []action, pre *prefetched) ([]Signal, error) {
 	if len(acts) == 0 {
 		return nil, nil
 	}
@@ -354,9 +374,14 @@ func (s *Sink) fire(ctx context.Context, tx pgx.Tx, pend *pgx.Batch, acts []acti
 			wallets = append(wallets, a.wallet)
 		}
 	}
-	info, err := s.walletInfo(ctx, tx, pend, wallets)
-	if err != nil {
-		return nil, err
+	info := map[string]walletInfo(nil)
+	if pre != nil && !slices.ContainsFunc(wallets, func(w string) bool { return !pre.wallets[w] }) {
+		info = pre.info
+	} else { // an action of a wallet without an event of its own (none today): read them
+		var err error
+		if info, err = s.walletInfo(ctx, tx, pend, wallets); err != nil {
+			return nil, err
+		}
 	}
 	// Consensus is counted from signal_actions; a per-coin transaction lock, taken in
 	// coin order (no deadlocks), makes concurrent shards see each other's actions.

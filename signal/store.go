@@ -93,6 +93,19 @@ func queueSaveBooks(b *pgx.Batch, keys []store.PositionKey, books map[store.Posi
 // walletInfo reads followers, the latest score and the size history of wallets, in
 // one round trip, sending the writes pending on b with it.
 func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, b *pgx.Batch, wallets []string) (map[string]walletInfo, error) {
+	out, finish := s.queueWalletInfo(b, wallets)
+	err := tx.SendBatch(ctx, b).Close()
+	*b = pgx.Batch{}
+	if err != nil {
+		return nil, err
+	}
+	finish()
+	return out, nil
+}
+
+// queueWalletInfo queues walletInfo's reads on b; the map is complete once b has run
+// and finish has been called.
+func (s *Sink) queueWalletInfo(b *pgx.Batch, wallets []string) (map[string]walletInfo, func()) {
 	out := make(map[string]walletInfo, len(wallets))
 	// Lookups go through LATERAL over the keys: each is an index probe, whatever the
 	// planner guesses of the array's length and the table's size (a generic plan on a
@@ -127,19 +140,14 @@ func (s *Sink) walletInfo(ctx context.Context, tx pgx.Tx, b *pgx.Batch, wallets 
 		}
 		return nil
 	})
-	err := tx.SendBatch(ctx, b).Close()
-	*b = pgx.Batch{}
-	if err != nil {
-		return nil, err
+	return out, func() {
+		for w, sc := range scores {
+			wi := out[w]
+			wi.ranked, wi.rank, wi.score, wi.lcb = true, sc.rank, sc.score, sc.lcb
+			wi.high = sc.rank <= s.cfg.AlphaTopN || sc.lcb > s.cfg.AlphaMinLCB
+			out[w] = wi
+		}
 	}
-
-	for w, sc := range scores {
-		wi := out[w]
-		wi.ranked, wi.rank, wi.score, wi.lcb = true, sc.rank, sc.score, sc.lcb
-		wi.high = sc.rank <= s.cfg.AlphaTopN || sc.lcb > s.cfg.AlphaMinLCB
-		out[w] = wi
-	}
-	return out, nil
 }
 
 type scoreRow struct {
