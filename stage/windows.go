@@ -82,6 +82,10 @@ func AnomaliesStream(c stream.Config) string {
 // keys first with a statement that tolerates repeats and folding in only the new
 // events. Repeats come in runs (a file replayed again), so a shard that met one keeps
 // the tolerant statement for the next batches (dupBatches).
+//
+// It is a stream.BatchSink: the ready batches of several shards share that one round
+// trip (CommitMany), each still folded into its own shard's state, so what is written
+// does not depend on how shards are grouped.
 type Windows struct {
 	st  *store.Store
 	cfg WindowsConfig
@@ -252,18 +256,21 @@ func affects(ev *event.Event) bool {
 // insert that a repeat makes fail: repeats come in runs (a file replayed again).
 const dupBatches = 16
 
-// Commit implements stream.Sink.
-func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
+// part is one batch of a commit, decoded: the events that can change the windowed
+// state (affects), their keys and their canonical bodies.
+type part struct {
+	b    stream.Batch
+	evs  []event.Event
+	keys [][16]byte
+	raws [][]byte
+	buf  *[]event.Event // evs' backing array, from evBufs
+}
+
+// decodeBatch decodes b's entries; now is the clock reading of the future-date check.
+// Release the part when done.
+func decodeBatch(b stream.Batch, now time.Time) *part {
 	buf := evBufs.Get().(*[]event.Event)
-	defer func() {
-		clear(*buf) // drop what the events point to
-		*buf = (*buf)[:0]
-		evBufs.Put(buf)
-	}()
-	evs := (*buf)[:0]
-	keys := make([][16]byte, 0, len(b.Entries))
-	raws := make([][]byte, 0, len(b.Entries))
-	now := time.Now() // one clock reading for the batch's future-date check
+	p := &part{b: b, evs: (*buf)[:0], keys: make([][16]byte, 0, len(b.Entries)), raws: make([][]byte, 0, len(b.Entries)), buf: buf}
 	rules := event.Rules{MaxFuture: maxFuture, Now: func() time.Time { return now }}
 	for _, e := range b.Entries {
 		if bytes.HasPrefix(e.Body, positionPrefix) {
@@ -282,11 +289,28 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		} else { // the producer sends the key hash; recompute when it did not
 			key = ev.KeyHash()
 		}
-		evs = append(evs, ev)
-		keys = append(keys, key)
-		raws = append(raws, e.Body)
+		p.evs = append(p.evs, ev)
+		p.keys = append(p.keys, key)
+		p.raws = append(p.raws, e.Body)
 	}
-	*buf = evs
+	*buf = p.evs
+	return p
+}
+
+// release returns the part's events to evBufs.
+func (p *part) release() {
+	clear(*p.buf) // drop what the events point to
+	*p.buf = (*p.buf)[:0]
+	evBufs.Put(p.buf)
+	p.evs = nil
+}
+
+var _ stream.BatchSink = (*Windows)(nil)
+
+// Commit implements stream.Sink.
+func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
+	p := decodeBatch(b, time.Now())
+	defer p.release()
 	dup := false
 	w.mu.Lock()
 	if s := w.shards[b.Stream]; s != nil && s.epoch == b.Epoch && s.dupBatches > 0 {
@@ -301,8 +325,11 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		err       error
 	)
 	if !dup {
-		published, shard, err = w.commitFresh(ctx, b, evs, keys, raws)
-		if errors.Is(err, store.ErrKeysApplied) {
+		var states []*shardState
+		published, states, err = w.commitFresh(ctx, []*part{p})
+		if err == nil {
+			shard = states[0]
+		} else if errors.Is(err, store.ErrKeysApplied) {
 			// Some were applied before: the transaction is void, and the state it folded
 			// the batch into too. Redo it from the stored state, recording the keys first.
 			w.drop(b.Stream)
@@ -310,72 +337,152 @@ func (w *Windows) Commit(ctx context.Context, b stream.Batch) error {
 		}
 	}
 	if dup {
-		published, shard, repeats, err = w.commitChecked(ctx, b, evs, keys, raws)
-	}
-	if err == nil && shard != nil {
-		if repeats > 0 {
-			shard.dupBatches = dupBatches
-		}
-		if len(shard.profiles) > maxCachedProfiles {
-			// Every profile is persisted with its state whenever it changes, so the map is
-			// only a cache: bound it, or a shard of a million wallets holds them all.
-			clear(shard.profiles)
-		}
+		published, shard, repeats, err = w.commitChecked(ctx, p)
 	}
 	if err != nil {
 		w.drop(b.Stream)
-		if errors.Is(err, store.ErrFenced) {
-			return fmt.Errorf("commit %s up to %s: %w", b.Stream, b.LastID, stream.ErrFenced)
-		}
-		return classify(err)
+		return commitError(err, b.Stream+" up to "+b.LastID)
 	}
-	if len(published) > 0 {
-		if err := w.publish(ctx, published); err != nil {
-			// Committed: the next owner of the shard publishes what is left.
-			w.log.Warn("publish anomalies", "stream", b.Stream, "err", err)
-		}
+	if repeats > 0 {
+		shard.dupBatches = dupBatches
 	}
+	trimProfiles(shard)
+	w.publishCommitted(ctx, published, b.Stream)
 	return nil
 }
 
-// commitFresh applies a batch taking every event not repeated within it to be new: it
-// folds them into the shard state, then sends the checkpoint advance (the fence), the
-// keys and the results as one pipeline, which Postgres commits as one transaction: one
-// round trip. A key applied before fails it with store.ErrKeysApplied, after the state
-// was changed. The reads it needs first (the state after a claim, profiles not cached,
-// address labels) are made outside that transaction: only the owner of the shard
-// writes its state and profiles, and a claim waits for the previous owner's last
-// transaction, so they see everything committed before; an owner that lost the shard
-// meanwhile fails at the fence.
-func (w *Windows) commitFresh(ctx context.Context, b stream.Batch, evs []event.Event, keys [][16]byte,
-	raws [][]byte) ([]store.AnomalyRow, *shardState, error) {
+// errRepeatRun fails a combined commit that holds a batch of a shard in a run of
+// repeats (dupBatches): the runtime then commits each batch alone, that one through
+// commitChecked.
+var errRepeatRun = errors.New("a shard recording its keys tolerating repeats commits alone")
+
+// CommitMany implements stream.BatchSink: every batch is folded into its own shard's
+// state, exactly as Commit folds it, so the results do not depend on which shards
+// share a transaction; then all their fences, keys and writes go in one pipeline, one
+// implicit transaction (commitFresh). Whatever fails it (a key applied before, a
+// fence, anything), the states of all its shards were folded in memory with batches
+// that are not committed: they are dropped, to be reloaded, and the runtime commits
+// each batch alone with Commit, whose redo path attributes the failure to its batch.
+func (w *Windows) CommitMany(ctx context.Context, bs []stream.Batch) error {
+	names := make([]string, len(bs))
+	w.mu.Lock()
+	for i, b := range bs {
+		names[i] = b.Stream + " up to " + b.LastID
+		if slices.ContainsFunc(bs[:i], func(o stream.Batch) bool { return o.Stream == b.Stream }) {
+			// Its batches would fold into one state and fence one checkpoint twice.
+			w.mu.Unlock()
+			return fmt.Errorf("combined commit: two batches of %s", b.Stream)
+		}
+		if s := w.shards[b.Stream]; s != nil && s.epoch == b.Epoch && s.dupBatches > 0 {
+			w.mu.Unlock()
+			return errRepeatRun
+		}
+	}
+	w.mu.Unlock()
+	now := time.Now()
+	parts := make([]*part, len(bs))
+	for i, b := range bs {
+		parts[i] = decodeBatch(b, now)
+	}
+	defer func() {
+		for _, p := range parts {
+			p.release()
+		}
+	}()
+	published, states, err := w.commitFresh(ctx, parts)
+	if err != nil {
+		for _, b := range bs {
+			w.drop(b.Stream)
+		}
+		return commitError(err, strings.Join(names, ", "))
+	}
+	for _, s := range states {
+		trimProfiles(s)
+	}
+	w.publishCommitted(ctx, published, strings.Join(names, ", "))
+	return nil
+}
+
+// commitError is what Commit and CommitMany return for err, which failed the commit of
+// what (the batches' positions).
+func commitError(err error, what string) error {
+	if errors.Is(err, store.ErrFenced) {
+		return fmt.Errorf("commit %s: %w", what, stream.ErrFenced)
+	}
+	return classify(err)
+}
+
+// trimProfiles bounds the profiles s keeps between batches. Every profile is persisted
+// with its state whenever it changes, so the map is only a cache: without a bound a
+// shard of a million wallets holds them all.
+func trimProfiles(s *shardState) {
+	if len(s.profiles) > maxCachedProfiles {
+		clear(s.profiles)
+	}
+}
+
+// publishCommitted publishes the anomalies of committed batches (of what).
+func (w *Windows) publishCommitted(ctx context.Context, rows []store.AnomalyRow, what string) {
+	if len(rows) == 0 {
+		return
+	}
+	if err := w.publish(ctx, rows); err != nil {
+		// Committed: the next owner of the shard publishes what is left.
+		w.log.Warn("publish anomalies", "stream", what, "err", err)
+	}
+}
+
+// commitFresh applies batches taking every event not repeated within its batch to be
+// new: it folds each batch into its shard's state, then sends the checkpoint advances
+// (the fences, first), the keys and the results of them all as one pipeline, which
+// Postgres commits as one transaction: one round trip. A key applied before fails it
+// with store.ErrKeysApplied, after the states were changed; so does a key repeated
+// across the batches (one insert per batch). The reads it needs first (the states
+// after a claim, profiles not cached, address labels) are made outside that
+// transaction, one query for all batches: only the owner of a shard writes its state
+// and profiles, and a claim waits for the previous owner's last transaction, so they
+// see everything committed before; an owner that lost the shard meanwhile fails at the
+// fence. On error the caller drops the states of every batch's shard.
+func (w *Windows) commitFresh(ctx context.Context, parts []*part) ([]store.AnomalyRow, []*shardState, error) {
 	db := w.st.Pool()
-	s, err := w.state(ctx, db, b)
+	states := make([]*shardState, len(parts))
+	fresh := make([][]bool, len(parts))
+	for i, p := range parts {
+		s, err := w.state(ctx, db, p.b)
+		if err != nil {
+			return nil, nil, err
+		}
+		states[i], fresh[i] = s, firsts(p.keys)
+	}
+	outs, err := w.fold(ctx, db, parts, states, fresh)
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := w.fold(ctx, db, s, b, evs, keys, raws, firsts(keys))
-	if err != nil {
-		return nil, s, err
-	}
 	var q store.Writes
-	q.Fence(b.Stream, b.Group, b.Epoch, b.LastID)
-	q.NewKeys(b.Group, keys)
-	if err := w.queueWrites(&q, s, b, out); err != nil {
-		return nil, s, err
+	for _, p := range parts {
+		q.Fence(p.b.Stream, p.b.Group, p.b.Epoch, p.b.LastID)
 	}
-	q.DeadLetters(out.dead)
+	for _, p := range parts {
+		q.NewKeys(p.b.Group, p.keys)
+	}
+	if err := w.queueWrites(&q, parts, states, outs); err != nil {
+		return nil, nil, err
+	}
 	if err := q.Commit(ctx, db); err != nil {
-		return nil, s, err
+		return nil, nil, err
 	}
-	return out.anomalies, s, nil
+	var published []store.AnomalyRow
+	for _, out := range outs {
+		published = append(published, out.anomalies...)
+	}
+	return published, states, nil
 }
 
 // commitChecked applies a batch in a transaction that records its keys first,
 // tolerating ones applied before, and folds in only the new events. repeats is how
 // many of its keys were applied before.
-func (w *Windows) commitChecked(ctx context.Context, b stream.Batch, evs []event.Event, keys [][16]byte,
-	raws [][]byte) (published []store.AnomalyRow, shard *shardState, repeats int, err error) {
+func (w *Windows) commitChecked(ctx context.Context, p *part) (published []store.AnomalyRow, shard *shardState, repeats int, err error) {
+	b := p.b
 	err = pgx.BeginFunc(ctx, w.st.Pool(), func(tx pgx.Tx) error {
 		if err := store.AdvanceCheckpoint(ctx, tx, b.Stream, b.Group, b.Epoch, b.LastID); err != nil {
 			return err
@@ -386,59 +493,78 @@ func (w *Windows) commitChecked(ctx context.Context, b stream.Batch, evs []event
 		}
 		shard = s
 		var fresh []bool
-		if fresh, repeats, err = store.RecordNewKeys(ctx, tx, b.Group, keys); err != nil {
+		if fresh, repeats, err = store.RecordNewKeys(ctx, tx, b.Group, p.keys); err != nil {
 			return err
 		}
-		out, err := w.fold(ctx, tx, s, b, evs, keys, raws, fresh)
+		parts, states := []*part{p}, []*shardState{s}
+		outs, err := w.fold(ctx, tx, parts, states, [][]bool{fresh})
 		if err != nil {
 			return err
 		}
 		var q store.Writes
-		if err := w.queueWrites(&q, s, b, out); err != nil {
+		if err := w.queueWrites(&q, parts, states, outs); err != nil {
 			return err
 		}
-		q.DeadLetters(out.dead)
 		if err := q.Send(ctx, tx); err != nil {
 			return err
 		}
-		published = out.anomalies
+		published = outs[0].anomalies
 		return nil
 	})
 	return published, shard, repeats, err
 }
 
-// fold folds the events marked fresh into the shard state, loading through q the
-// profiles and labels they need, and returns what to write.
-func (w *Windows) fold(ctx context.Context, q store.Querier, s *shardState, b stream.Batch, evs []event.Event,
-	keys [][16]byte, raws [][]byte, fresh []bool) (*batchOut, error) {
-	out := &batchOut{bars: map[barID]store.BarRow{}, barFix: map[barID]store.BarRow{},
-		flows: map[flowID]store.FlowRow{}, flowFix: map[flowID]store.FlowRow{}, dirtyProfiles: map[string]bool{}}
-	apply := make([]int, 0, len(evs))
+// fold folds the events of each part marked fresh (fresh[i][j]: parts[i].evs[j]) into
+// its shard's state (states[i]), loading through q the profiles and labels they need,
+// one query each for all parts, and returns what each part writes.
+func (w *Windows) fold(ctx context.Context, q store.Querier, parts []*part, states []*shardState, fresh [][]bool) ([]*batchOut, error) {
+	need := make([][]string, len(parts)) // wallets whose profiles parts[i]'s shard loads
 	var wallets, addrs []string
 	seenW, seenA := map[string]bool{}, map[string]bool{}
-	for i := range evs {
-		if !fresh[i] {
-			continue
-		}
-		apply = append(apply, i)
-		ev := &evs[i]
-		switch ev.Kind {
-		case event.KindFill, event.KindSwap:
-			if _, ok := s.profiles[ev.Wallet]; !ok && !seenW[ev.Wallet] {
-				seenW[ev.Wallet] = true
-				wallets = append(wallets, ev.Wallet)
+	for i, p := range parts {
+		mine := map[string]bool{}
+		for j := range p.evs {
+			if !fresh[i][j] {
+				continue
 			}
-		case event.KindTransfer:
-			for _, a := range [2]string{ev.From, ev.To} {
-				if !seenA[a] {
-					seenA[a] = true
-					addrs = append(addrs, a)
+			ev := &p.evs[j]
+			switch ev.Kind {
+			case event.KindFill, event.KindSwap:
+				if _, ok := states[i].profiles[ev.Wallet]; !ok && !mine[ev.Wallet] {
+					mine[ev.Wallet] = true
+					need[i] = append(need[i], ev.Wallet)
+					if !seenW[ev.Wallet] {
+						seenW[ev.Wallet] = true
+						wallets = append(wallets, ev.Wallet)
+					}
+				}
+			case event.KindTransfer:
+				for _, a := range [2]string{ev.From, ev.To} {
+					if !seenA[a] {
+						seenA[a] = true
+						addrs = append(addrs, a)
+					}
 				}
 			}
 		}
 	}
-	if err := w.loadProfiles(ctx, q, s, wallets); err != nil {
-		return nil, err
+	if len(wallets) > 0 {
+		stored, err := store.LoadProfileStates(ctx, q, wallets)
+		if err != nil {
+			return nil, err
+		}
+		for i, ws := range need {
+			for _, wa := range ws {
+				// Each shard its own copy, as if it had loaded it alone.
+				p := &market.Profile{}
+				if raw, ok := stored[wa]; ok {
+					if err := json.Unmarshal(raw, p); err != nil {
+						return nil, fmt.Errorf("profile state of %s: %w", wa, err)
+					}
+				}
+				states[i].profiles[wa] = p
+			}
+		}
 	}
 	labels := map[string]store.AddressLabel{}
 	if len(addrs) > 0 {
@@ -447,36 +573,24 @@ func (w *Windows) fold(ctx context.Context, q store.Querier, s *shardState, b st
 			return nil, err
 		}
 	}
-	for _, i := range apply {
-		w.apply(s, b, &evs[i], keys[i][:], raws[i], labels, out)
-	}
-	for _, win := range s.bars.TakeDirty() {
-		out.addBar(win)
-	}
-	for _, win := range s.flows.TakeDirty() {
-		out.addFlow(win, b.Shard)
-	}
-	return out, nil
-}
-
-func (w *Windows) loadProfiles(ctx context.Context, q store.Querier, s *shardState, wallets []string) error {
-	if len(wallets) == 0 {
-		return nil
-	}
-	states, err := store.LoadProfileStates(ctx, q, wallets)
-	if err != nil {
-		return err
-	}
-	for _, wa := range wallets {
-		p := &market.Profile{}
-		if raw, ok := states[wa]; ok {
-			if err := json.Unmarshal(raw, p); err != nil {
-				return fmt.Errorf("profile state of %s: %w", wa, err)
+	outs := make([]*batchOut, len(parts))
+	for i, p := range parts {
+		s, out := states[i], &batchOut{bars: map[barID]store.BarRow{}, barFix: map[barID]store.BarRow{},
+			flows: map[flowID]store.FlowRow{}, flowFix: map[flowID]store.FlowRow{}, dirtyProfiles: map[string]bool{}}
+		for j := range p.evs {
+			if fresh[i][j] {
+				w.apply(s, p.b, &p.evs[j], p.keys[j][:], p.raws[j], labels, out)
 			}
 		}
-		s.profiles[wa] = p
+		for _, win := range s.bars.TakeDirty() {
+			out.addBar(win)
+		}
+		for _, win := range s.flows.TakeDirty() {
+			out.addFlow(win, p.b.Shard)
+		}
+		outs[i] = out
 	}
-	return nil
+	return outs, nil
 }
 
 // apply folds one new event into the shard state.
@@ -698,35 +812,64 @@ func firsts(keys [][16]byte) []bool {
 	return out
 }
 
-// queueWrites queues the batch's results and the shard state.
-func (w *Windows) queueWrites(q *store.Writes, s *shardState, b stream.Batch, out *batchOut) error {
-	q.Bars(sortedBars(out.bars), false)
-	q.Bars(sortedBars(out.barFix), true)
-	q.Flows(sortedFlows(out.flows), false)
-	q.Flows(sortedFlows(out.flowFix), true)
-	q.Anomalies(out.anomalies)
-	if len(out.dirtyProfiles) > 0 {
-		wallets := make([]string, 0, len(out.dirtyProfiles))
-		for wa := range out.dirtyProfiles {
-			wallets = append(wallets, wa)
+// queueWrites queues the results of the parts (outs[i] of parts[i], whose shard state
+// is states[i]), each kind of row in one statement for all parts, and each shard's
+// state. The parts' rows follow each other, each part's in its own order: shards never
+// write the same row (bars by symbol, profiles by wallet, flows by shard), and if two
+// did, the statement would fail (a row updated twice) rather than lose one.
+func (w *Windows) queueWrites(q *store.Writes, parts []*part, states []*shardState, outs []*batchOut) error {
+	var bars, barFix []store.BarRow
+	var flows, flowFix []store.FlowRow
+	var anomalies []store.AnomalyRow
+	var profiles []store.ProfileRow
+	var dead []store.DeadLetter
+	for i, out := range outs {
+		bars = append(bars, sortedBars(out.bars)...)
+		barFix = append(barFix, sortedBars(out.barFix)...)
+		flows = append(flows, sortedFlows(out.flows)...)
+		flowFix = append(flowFix, sortedFlows(out.flowFix)...)
+		anomalies = append(anomalies, out.anomalies...)
+		dead = append(dead, out.dead...)
+		var err error
+		if profiles, err = w.appendProfiles(profiles, states[i], out); err != nil {
+			return err
 		}
-		sort.Strings(wallets)
-		rows := make([]store.ProfileRow, 0, len(wallets))
-		for _, wa := range wallets {
-			p := s.profiles[wa]
-			raw, err := json.Marshal(p)
-			if err != nil {
-				return fmt.Errorf("profile of %s: %w", wa, err)
-			}
-			sum := p.Summarize(w.cfg.Profile)
-			rows = append(rows, store.ProfileRow{Wallet: wa, VolumeUSD: sum.VolumeUSD, Trades: sum.Trades,
-				AvgSizeUSD: sum.AvgSizeUSD, LargestUSD: sum.LargestUSD, TypicalHoldSeconds: sum.TypicalHoldSec,
-				Coins: sum.Coins, FirstSeen: sum.FirstSeen, LastSeen: sum.LastSeen, Style: sum.Style,
-				BuyShare: sum.BuyShare, MaxTradesPerMinute: sum.MaxPerMinute, BotHighFrequency: sum.BotHighFreq,
-				BotMarketMaker: sum.BotMarketMaker, State: raw})
-		}
-		q.Profiles(rows)
 	}
+	q.Bars(bars, false)
+	q.Bars(barFix, true)
+	q.Flows(flows, false)
+	q.Flows(flowFix, true)
+	q.Anomalies(anomalies)
+	q.Profiles(profiles)
+	for i, p := range parts {
+		if err := queueState(q, states[i], p.b); err != nil {
+			return err
+		}
+	}
+	q.DeadLetters(dead)
+	return nil
+}
+
+// appendProfiles appends to rows the profiles out changed, by wallet.
+func (w *Windows) appendProfiles(rows []store.ProfileRow, s *shardState, out *batchOut) ([]store.ProfileRow, error) {
+	for _, wa := range slices.Sorted(maps.Keys(out.dirtyProfiles)) {
+		p := s.profiles[wa]
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("profile of %s: %w", wa, err)
+		}
+		sum := p.Summarize(w.cfg.Profile)
+		rows = append(rows, store.ProfileRow{Wallet: wa, VolumeUSD: sum.VolumeUSD, Trades: sum.Trades,
+			AvgSizeUSD: sum.AvgSizeUSD, LargestUSD: sum.LargestUSD, TypicalHoldSeconds: sum.TypicalHoldSec,
+			Coins: sum.Coins, FirstSeen: sum.FirstSeen, LastSeen: sum.LastSeen, Style: sum.Style,
+			BuyShare: sum.BuyShare, MaxTradesPerMinute: sum.MaxPerMinute, BotHighFrequency: sum.BotHighFreq,
+			BotMarketMaker: sum.BotMarketMaker, State: raw})
+	}
+	return rows, nil
+}
+
+// queueState queues the shard state s of b's shard and its per-source progress.
+func queueState(q *store.Writes, s *shardState, b stream.Batch) error {
 	barsState, err := s.bars.MarshalState()
 	if err != nil {
 		return err
