@@ -37,6 +37,12 @@ func eventArrays(rows []EventRow) (keys [][]byte, kinds, srcs []string, tss []ti
 	return keys, kinds, srcs, tss, bodies
 }
 
+// Defer hands the queued statements to tx as Defer does: on a pipelined transaction
+// (BeginPipelined) they go with its COMMIT, no round trip of their own.
+func (w *Writes) Defer(ctx context.Context, tx pgx.Tx) error {
+	return Defer(ctx, tx, &w.b)
+}
+
 // NewEvents queues the insert of rows, all of them new and with distinct keys: a
 // plain insert, cheaper than the upsert that tolerates stored keys. A key stored
 // before (or stored meanwhile by a concurrent transaction, which the insert waits for)
