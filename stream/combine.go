@@ -21,10 +21,13 @@ type BatchSink interface {
 	CommitMany(ctx context.Context, bs []Batch) error
 }
 
-// combiner group-commits the batches of a group's shard workers: a worker that finds
-// fewer than max combined commits in flight leads one, taking every batch queued by
-// then (its own included); the others wait, and when a commit ends, the oldest waiting
-// worker leads the next with what has queued meanwhile.
+// combiner group-commits the batches of a group's shard workers: a worker that finds no
+// combined commit in flight (fewer than max when it is working through a backlog)
+// leads one, taking every batch queued by then (its own included); the others wait,
+// and when a commit ends, the oldest waiting worker leads the next with what has
+// queued meanwhile. Under a steady load one commit at a time gathers the most batches
+// per transaction (at 5k events/s on two cores: p99 ~90 ms against ~150 ms with two);
+// in a backlog, batches are full anyway and two commits overlap Go and Postgres work.
 type combiner struct {
 	sink BatchSink
 	max  int
@@ -53,12 +56,17 @@ func newCombiner(sink Sink, n int) *combiner {
 }
 
 // commit commits b, in one transaction with whatever other shards have ready, and
-// returns that transaction's error (the caller then commits b on its own).
-func (c *combiner) commit(ctx context.Context, b Batch) error {
+// returns that transaction's error (the caller then commits b on its own). backlog:
+// the worker's last read came back full.
+func (c *combiner) commit(ctx context.Context, b Batch, backlog bool) error {
 	p := &pendingCommit{b: b, done: make(chan struct{}), lead: make(chan struct{})}
+	limit := 1
+	if backlog {
+		limit = c.max
+	}
 	c.mu.Lock()
 	c.queue = append(c.queue, p)
-	if c.inflight < c.max {
+	if c.inflight < limit {
 		c.inflight++
 		c.mu.Unlock()
 		c.run(ctx)

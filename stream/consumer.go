@@ -440,7 +440,7 @@ func (w *shardWorker) process(ctx context.Context, es []Entry) error {
 func (w *shardWorker) commit(ctx context.Context, apply []Entry, dead []DeadLetter, lastID string) error {
 	b := Batch{Stream: w.name, Group: w.g.Group, Shard: w.shard, Epoch: w.epoch, Entries: apply, Dead: dead, LastID: lastID}
 	if w.comb != nil {
-		if err := w.comb.commit(ctx, b); err == nil {
+		if err := w.comb.commit(ctx, b, w.backlog); err == nil {
 			return nil
 		}
 		// Whatever failed the combined transaction, this batch now goes alone, so that
