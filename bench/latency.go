@@ -246,7 +246,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 	}
 	scfg := stream.Config{Prefix: prefix, Shards: cfg.Shards}
 	stages := []pipeline.Stage{
-		{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(st)},
+		{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(st), Linger: pipeline.OffPathLinger},
 		{Group: signal.Group, Sink: signal.NewSink(st, signal.Config{DedupWindow: time.Millisecond, OnSignals: alert.Hook,
 			Consumers: []signal.Consumer{paper.NewInbox(trader)}, Committed: committed, Logger: cfg.Logger})},
 	}
@@ -258,7 +258,7 @@ func measureLatency(ctx context.Context, cfg LatencyConfig, rate int) (f Latency
 	var wg sync.WaitGroup
 	errc := make(chan error, len(stages)+2) // the stages, the dispatcher and the paper runner
 	for _, sg := range stages {
-		grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: sg.Group, Logger: cfg.Logger, Block: 50 * time.Millisecond}, sg.Sink)
+		grp, err := stream.NewGroup(rdb, scfg, stream.GroupConfig{Group: sg.Group, Logger: cfg.Logger, Block: 50 * time.Millisecond, Linger: sg.Linger}, sg.Sink)
 		if err != nil {
 			return f, err
 		}

@@ -76,9 +76,16 @@ type Summary struct {
 // checkpoint (store.AdvanceCheckpoint) in one transaction, which is what Replay waits
 // on. To add a stage to replay, run and worker, give it a group name of its own and
 // list it in cmd/coattail/stages.go (stageCatalog); tests pass their own list here.
+// OffPathLinger is the Linger of the stages off the alert path (book, windows).
+const OffPathLinger = 50 * time.Millisecond
+
 type Stage struct {
 	Group string
 	Sink  stream.Sink
+	// Linger is how long the stage's combined commits wait for more shards' batches
+	// under a steady load (stream.GroupConfig.Linger): for stages off the alert path,
+	// fewer and larger transactions leave the CPU to the signal stage.
+	Linger time.Duration
 }
 
 // Replay reads the files, produces their events into the streams, runs the stages
@@ -151,6 +158,9 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 		for _, s := range stages {
 			gc := cfg.Group
 			gc.Group = s.Group
+			if gc.Linger == 0 {
+				gc.Linger = s.Linger
+			}
 			if gc.Logger == nil {
 				gc.Logger = cfg.Logger
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // BatchSink is a Sink that can also commit the batches of several shards of one group
@@ -29,8 +30,9 @@ type BatchSink interface {
 // per transaction (at 5k events/s on two cores: p99 ~90 ms against ~150 ms with two);
 // in a backlog, batches are full anyway and two commits overlap Go and Postgres work.
 type combiner struct {
-	sink BatchSink
-	max  int
+	sink   BatchSink
+	max    int
+	linger time.Duration // wait before a commit not in a backlog
 
 	mu       sync.Mutex
 	queue    []*pendingCommit
@@ -47,12 +49,12 @@ type pendingCommit struct {
 	promoted bool
 }
 
-func newCombiner(sink Sink, n int) *combiner {
+func newCombiner(sink Sink, n int, linger time.Duration) *combiner {
 	bs, ok := sink.(BatchSink)
 	if !ok {
 		return nil
 	}
-	return &combiner{sink: bs, max: max(1, n)}
+	return &combiner{sink: bs, max: max(1, n), linger: linger}
 }
 
 // commit commits b, in one transaction with whatever other shards have ready, and
@@ -69,13 +71,13 @@ func (c *combiner) commit(ctx context.Context, b Batch, backlog bool) error {
 	if c.inflight < limit {
 		c.inflight++
 		c.mu.Unlock()
-		c.run(ctx)
+		c.run(ctx, backlog)
 	} else {
 		c.mu.Unlock()
 		select {
 		case <-p.done:
 		case <-p.lead:
-			c.run(ctx)
+			c.run(ctx, backlog)
 		}
 	}
 	<-p.done
@@ -84,7 +86,15 @@ func (c *combiner) commit(ctx context.Context, b Batch, backlog bool) error {
 
 // run leads one combined commit of the queue, then hands the lead to the oldest
 // worker still waiting, if any.
-func (c *combiner) run(ctx context.Context) {
+func (c *combiner) run(ctx context.Context, backlog bool) {
+	if c.linger > 0 && !backlog {
+		t := time.NewTimer(c.linger)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
 	c.mu.Lock()
 	take := c.queue
 	c.queue = nil

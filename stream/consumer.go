@@ -60,6 +60,11 @@ type GroupConfig struct {
 	// the workers read freely and their ready batches share transactions. Defaults to
 	// GOMAXPROCS; negative: no bound, every shard commits on its own.
 	Concurrency int
+	// Linger, for a BatchSink, is how long a combined commit waits for more shards'
+	// batches before it starts, unless its worker is in a backlog: fewer, larger
+	// transactions for a stage whose latency matters less than the CPU it takes.
+	// Defaults to 0 (start at once).
+	Linger time.Duration
 	// MaxDeliveries: an entry delivered more often than this (the process kept dying on
 	// it) is dead-lettered. Defaults to 5.
 	MaxDeliveries int64

@@ -69,7 +69,7 @@ func NewGroup(rdb redis.UniversalClient, cfg Config, g GroupConfig, sink Sink) (
 	gr := &Group{rdb: rdb, cfg: cfg.withDefaults(), g: g.withDefaults(), sink: sink,
 		owned: map[int]*ownedShard{}, errs: make(chan error, 64)}
 	if gr.g.Concurrency > 0 {
-		if gr.comb = newCombiner(sink, gr.g.Concurrency); gr.comb == nil {
+		if gr.comb = newCombiner(sink, gr.g.Concurrency, gr.g.Linger); gr.comb == nil {
 			gr.slots = make(chan struct{}, gr.g.Concurrency)
 		}
 	}

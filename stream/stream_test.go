@@ -411,11 +411,18 @@ func TestGroupRefusesARetryingClient(t *testing.T) {
 // nothing, as the Postgres sinks do in one transaction.
 type batchMemSink struct {
 	*memSink
-	combined int // CommitMany calls that applied more than one batch
-	most     int // most batches applied by one CommitMany
+	combined int           // CommitMany calls that applied more than one batch
+	most     int           // most batches applied by one CommitMany
+	delay    time.Duration // each commit takes this long, as a database's would
+}
+
+func (m *batchMemSink) Commit(ctx context.Context, b stream.Batch) error {
+	time.Sleep(m.delay)
+	return m.memSink.Commit(ctx, b)
 }
 
 func (m *batchMemSink) CommitMany(_ context.Context, bs []stream.Batch) error {
+	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, b := range bs {
@@ -460,7 +467,7 @@ func TestShardsShareCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	produce(t, p, shards, n)
-	sink := &batchMemSink{memSink: newMemSink()}
+	sink := &batchMemSink{memSink: newMemSink(), delay: 2 * time.Millisecond}
 	sink.transient = 3
 	sink.failBody = "e004321"
 	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 40, Concurrency: 1}, sink)
@@ -483,5 +490,44 @@ func TestShardsShareCommits(t *testing.T) {
 	}
 	if sink.combined == 0 || sink.most < 2 {
 		t.Errorf("combined commits %d, most batches in one %d: want shards to share commits", sink.combined, sink.most)
+	}
+}
+
+// TestLingerGathersShards: under a trickle (no backlog), a group with Linger waits for
+// more shards' batches before each combined commit: a few large transactions instead
+// of one per read, everything still applied once in order.
+func TestLingerGathersShards(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	const shards, rounds = 8, 100
+	cfg := stream.Config{Prefix: prefix, Shards: shards}
+	p, err := stream.NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &batchMemSink{memSink: newMemSink()}
+	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 1000, Linger: 100 * time.Millisecond}, sink)
+	start := time.Now()
+	for r := 0; r < rounds; r++ {
+		var msgs []stream.Message
+		for s := 0; s < shards; s++ {
+			i := r*shards + s
+			msgs = append(msgs, stream.Message{Shard: s, Key: []byte(fmt.Sprintf("k%d", i)), Body: []byte(fmt.Sprintf("e%06d", i))})
+		}
+		if err := p.Add(context.Background(), msgs); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == shards*rounds })
+	took := time.Since(start)
+	inOrder(t, sink.memSink, cfg, shards, shards*rounds)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	// At most one commit per Linger (plus the first ones before every shard is read).
+	if limit := int(took/(100*time.Millisecond)) + 10; sink.commits > limit {
+		t.Errorf("%d commits in %v, want at most %d: the commits did not linger", sink.commits, took.Round(time.Millisecond), limit)
+	}
+	if sink.most < shards/2 {
+		t.Errorf("at most %d batches in one commit, want at least %d", sink.most, shards/2)
 	}
 }

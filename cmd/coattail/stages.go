@@ -29,11 +29,14 @@ type stageDef struct {
 // (store.AdvanceCheckpoint) in one transaction.
 func stageCatalog() []stageDef {
 	return []stageDef{
+		// The book and windows stages are off the alert path (the signal stage reads the
+		// events itself): their commits linger for more shards' batches, leaving the CPU
+		// to the signal stage under load.
 		{Name: pipeline.BookGroup, Build: func(d *deps) pipeline.Stage {
-			return pipeline.Stage{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(d.st)}
+			return pipeline.Stage{Group: pipeline.BookGroup, Sink: pipeline.NewBookSink(d.st), Linger: pipeline.OffPathLinger}
 		}},
 		{Name: stage.WindowsGroup, Build: func(d *deps) pipeline.Stage {
-			return pipeline.Stage{Group: stage.WindowsGroup,
+			return pipeline.Stage{Group: stage.WindowsGroup, Linger: pipeline.OffPathLinger,
 				Sink: stage.NewWindows(d.st, stage.WindowsConfig{Redis: d.rdb, Stream: d.scf, Logger: d.log})}
 		}},
 		{Name: signal.Group, Build: func(d *deps) pipeline.Stage {
@@ -95,6 +98,9 @@ func runStages(ctx context.Context, g *errgroup.Group, d *deps, stages []pipelin
 	for _, s := range stages {
 		c := gc
 		c.Group = s.Group
+		if c.Linger == 0 {
+			c.Linger = s.Linger
+		}
 		if c.Logger == nil {
 			c.Logger = d.log
 		}
