@@ -112,7 +112,8 @@ func (w *Writes) StoreEvents(rows []EventRow, fresh map[[16]byte]bool) {
 	})
 }
 
-// Positions queues UpsertPositions (the same statement). Rows must have distinct keys.
+// Positions queues the upsert of rows (UpsertPositions sends it alone). Rows must have
+// distinct keys.
 func (w *Writes) Positions(rows []PositionRow) {
 	if len(rows) == 0 {
 		return
@@ -152,7 +153,7 @@ func (w *Writes) Positions(rows []PositionRow) {
 		ws, cs, size, entry, real, fees, cnt, ub, ucl, mark, upd, lastTS, lastDelta, lastPx)
 }
 
-// Prices queues UpsertPrices (the same statement): per symbol the observation with
+// Prices queues the upsert of rows (UpsertPrices sends it alone): per symbol the observation with
 // the latest (ts, event key) is kept, whatever the order of commits. Rows must have
 // distinct symbols.
 func (w *Writes) Prices(rows []PriceRow) {
@@ -173,7 +174,7 @@ func (w *Writes) Prices(rows []PriceRow) {
 		WHERE (p.ts, p.event_key) < (EXCLUDED.ts, EXCLUDED.event_key)`, sym, px, ts, src, keys)
 }
 
-// ExchangeTransfers queues InsertExchangeTransfers (the same statement): a row whose
+// ExchangeTransfers queues the insert of rows (InsertExchangeTransfers sends it alone): a row whose
 // retraction is stored, this transaction's events included, is not written.
 func (w *Writes) ExchangeTransfers(rows []ExchangeTransferRow) {
 	if len(rows) == 0 {
@@ -208,7 +209,8 @@ func (w *Writes) ExchangeTransfers(rows []ExchangeTransferRow) {
 		keys, ts, wallet, exch, exAddr, dir, token, sym, amt, usd, txs, block, retr)
 }
 
-// DeleteExchangeTransfers queues DeleteExchangeTransfers (the same statement).
+// DeleteExchangeTransfers queues the delete of the rows of keys (the function of the
+// same name sends it alone).
 func (w *Writes) DeleteExchangeTransfers(keys [][]byte) {
 	if len(keys) == 0 {
 		return

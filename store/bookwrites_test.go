@@ -13,9 +13,11 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// TestBookWritesMatchTheOneStatementForms: the book stage's queued writes and its read
-// batch leave and read what the one-statement functions they copy do, and the inserts
-// that take every event to be new fail with ErrEventsStored on a stored one.
+// TestBookWritesMatchTheOneStatementForms: the book stage's writes queued into one
+// pipeline (one implicit transaction) and its read batch leave and read what the
+// one-statement functions (which send the same queued statements alone, in the
+// caller's transaction) do, and the inserts that take every event to be new fail with
+// ErrEventsStored on a stored one.
 func TestBookWritesMatchTheOneStatementForms(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

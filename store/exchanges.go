@@ -40,52 +40,13 @@ type ExchangeTransferRow struct {
 // InsertExchangeTransfers stores rows in one round trip, skipping keys already stored
 // and transfers whose retraction is already among the events.
 func InsertExchangeTransfers(ctx context.Context, tx pgx.Tx, rows []ExchangeTransferRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	n := len(rows)
-	keys, retr := make([][]byte, n), make([][]byte, n)
-	ts := make([]time.Time, n)
-	wallet, exch, exAddr, dir := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	token, sym, amt, txs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	usd := make([]*string, n)
-	block := make([]int64, n)
-	for i, r := range rows {
-		keys[i], retr[i], ts[i] = r.EventKey, r.RetractedBy, r.TS
-		wallet[i], exch[i], exAddr[i], dir[i] = r.Wallet, r.Exchange, r.ExchangeAddress, r.Direction
-		token[i], sym[i], amt[i], txs[i] = r.Token, r.Symbol, r.Amount.String(), r.Tx
-		if r.USD.Valid {
-			s := r.USD.Decimal.String()
-			usd[i] = &s
-		}
-		block[i] = int64(r.Block)
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO exchange_transfers (event_key, ts, wallet, exchange, exchange_address,
-			direction, token, symbol, amount, usd, tx, block)
-		SELECT k, ts, w, ex, ea, dir, tok, sym, amt, usd, txh, blk
-		FROM unnest($1::bytea[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::numeric[], $10::numeric[], $11::text[], $12::bigint[], $13::bytea[])
-			AS r(k, ts, w, ex, ea, dir, tok, sym, amt, usd, txh, blk, retr)
-		WHERE retr IS NULL OR NOT EXISTS (SELECT 1 FROM events e WHERE e.key = r.retr)
-		ORDER BY k
-		ON CONFLICT (event_key) DO NOTHING`,
-		keys, ts, wallet, exch, exAddr, dir, token, sym, amt, usd, txs, block, retr)
-	if err != nil {
-		return fmt.Errorf("insert %d exchange transfers: %w", n, err)
-	}
-	return nil
+	return sendOne(ctx, tx, func(w *Writes) { w.ExchangeTransfers(rows) })
 }
 
 // DeleteExchangeTransfers removes the rows of the given event keys (the transfers a
 // batch's retractions retract); keys without a row are ignored.
 func DeleteExchangeTransfers(ctx context.Context, tx pgx.Tx, keys [][]byte) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `DELETE FROM exchange_transfers WHERE event_key = ANY($1::bytea[])`, keys); err != nil {
-		return fmt.Errorf("delete %d retracted exchange transfers: %w", len(keys), err)
-	}
-	return nil
+	return sendOne(ctx, tx, func(w *Writes) { w.DeleteExchangeTransfers(keys) })
 }
 
 // FlowSummary counts one direction of a wallet's exchange flows. USD sums the

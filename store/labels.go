@@ -419,19 +419,7 @@ func LookupLabels(ctx context.Context, q Querier, addresses []string) (map[strin
 	if err != nil {
 		return nil, fmt.Errorf("look up labels of %d addresses: %w", len(addrs), err)
 	}
-	for _, l := range ls {
-		m, ok := out[l.Address]
-		if !ok {
-			m = AddressLabel{Address: l.Address, Categories: []string{}, Classes: []string{}}
-		}
-		if m.Name == "" {
-			m.Name = l.Name
-		}
-		m.Categories = normalizeCategories(append(m.Categories, l.Categories...))
-		m.Classes = normalizeCategories(append(m.Classes, l.Classes...))
-		m.Sources = append(m.Sources, l.Source)
-		out[l.Address] = m
-	}
+	mergeLabels(out, ls)
 	return out, nil
 }
 
