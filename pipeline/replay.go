@@ -77,7 +77,7 @@ type Summary struct {
 // on. To add a stage to replay, run and worker, give it a group name of its own and
 // list it in cmd/coattail/stages.go (stageCatalog); tests pass their own list here.
 // OffPathLinger is the Linger of the stages off the alert path (book, windows).
-const OffPathLinger = 50 * time.Millisecond
+const OffPathLinger = 100 * time.Millisecond
 
 type Stage struct {
 	Group string
