@@ -30,6 +30,15 @@ func (e *Event) Key() string {
 	return string(e.appendKey(buf[:0]))
 }
 
+// KeyHashOr returns given when it is a key hash (16 bytes: the producer sends the one it
+// computed with the stream entry), and KeyHash otherwise.
+func (e *Event) KeyHashOr(given []byte) [16]byte {
+	if len(given) == 16 {
+		return [16]byte(given)
+	}
+	return e.KeyHash()
+}
+
 // KeyHash returns the first 16 bytes of sha256(Key()), a fixed-size form of the key for
 // storage and dedup sets.
 func (e *Event) KeyHash() [16]byte {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -85,21 +84,12 @@ func (s *BookSink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 	in := s.decode(bs)
 	err := s.commit(ctx, bs, in)
 	if errors.Is(err, store.ErrFenced) {
-		return fmt.Errorf("commit %s: %w", lastIDs(bs), stream.ErrFenced)
+		return fmt.Errorf("commit %s: %w", stream.Positions(bs), stream.ErrFenced)
 	}
 	if err != nil {
 		return classify(err)
 	}
 	return nil
-}
-
-// lastIDs names the batches' positions for an error.
-func lastIDs(bs []stream.Batch) string {
-	parts := make([]string, len(bs))
-	for i, b := range bs {
-		parts[i] = b.Stream + " up to " + b.LastID
-	}
-	return strings.Join(parts, ", ")
 }
 
 // bookInput is the decoded entries of a commit's batches.
@@ -130,12 +120,7 @@ func (s *BookSink) decode(bs []stream.Batch) *bookInput {
 				in.dead = append(in.dead, store.DeadLetter{Reason: event.ReasonOf(err, "bad_entry"), Detail: err.Error(), Source: b.Stream + ":" + e.ID, Raw: clip(e.Body)})
 				continue
 			}
-			var key [16]byte
-			if len(e.Key) == 16 {
-				key = [16]byte(e.Key)
-			} else { // the producer sends the key hash; recompute when it did not
-				key = ev.KeyHash()
-			}
+			key := ev.KeyHashOr(e.Key)
 			in.evs = append(in.evs, ev)
 			in.rows = append(in.rows, store.EventRow{Key: key[:], Kind: string(ev.Kind), Src: ev.Src, TS: ev.TS, Body: e.Body})
 			in.batch = append(in.batch, bi)

@@ -125,7 +125,7 @@ func (s *Sink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 		return store.InsertDeadLetters(ctx, tx, dead)
 	})
 	if errors.Is(err, store.ErrFenced) {
-		return fmt.Errorf("commit %s: %w", lastIDs(bs), stream.ErrFenced)
+		return fmt.Errorf("commit %s: %w", stream.Positions(bs), stream.ErrFenced)
 	}
 	if err != nil {
 		return classify(err)
@@ -134,15 +134,6 @@ func (s *Sink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 		s.cfg.Committed(stored)
 	}
 	return nil
-}
-
-// lastIDs names the batches' positions for an error.
-func lastIDs(bs []stream.Batch) string {
-	parts := make([]string, len(bs))
-	for i, b := range bs {
-		parts[i] = b.Stream + " up to " + b.LastID
-	}
-	return strings.Join(parts, ", ")
 }
 
 // input is what the signal rules read of a transaction's entries.
@@ -166,11 +157,8 @@ func (s *Sink) decode(in *input, b stream.Batch, n int) {
 		}
 		switch ev.Kind {
 		case event.KindFill, event.KindPosition, event.KindSwap:
-			key := e.Key
-			if len(key) != 16 {
-				kh := ev.KeyHash()
-				key = kh[:]
-			}
+			kh := ev.KeyHashOr(e.Key)
+			key := kh[:]
 			in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, key), append(in.pos, i)
 		case event.KindPrice:
 			in.ticks, in.tickPos = append(in.ticks, Tick{Coin: ev.Symbol, Px: ev.Price.InexactFloat64(), TS: ev.TS}), append(in.tickPos, i)

@@ -283,12 +283,7 @@ func decodeBatch(b stream.Batch, now time.Time) *part {
 		if !affects(&ev) {
 			continue
 		}
-		var key [16]byte
-		if len(e.Key) == 16 {
-			key = [16]byte(e.Key)
-		} else { // the producer sends the key hash; recompute when it did not
-			key = ev.KeyHash()
-		}
+		key := ev.KeyHashOr(e.Key)
 		p.evs = append(p.evs, ev)
 		p.keys = append(p.keys, key)
 		p.raws = append(p.raws, e.Body)
@@ -364,10 +359,8 @@ var errRepeatRun = errors.New("a shard recording its keys tolerating repeats com
 // that are not committed: they are dropped, to be reloaded, and the runtime commits
 // each batch alone with Commit, whose redo path attributes the failure to its batch.
 func (w *Windows) CommitMany(ctx context.Context, bs []stream.Batch) error {
-	names := make([]string, len(bs))
 	w.mu.Lock()
 	for i, b := range bs {
-		names[i] = b.Stream + " up to " + b.LastID
 		if slices.ContainsFunc(bs[:i], func(o stream.Batch) bool { return o.Stream == b.Stream }) {
 			// Its batches would fold into one state and fence one checkpoint twice.
 			w.mu.Unlock()
@@ -394,12 +387,12 @@ func (w *Windows) CommitMany(ctx context.Context, bs []stream.Batch) error {
 		for _, b := range bs {
 			w.drop(b.Stream)
 		}
-		return commitError(err, strings.Join(names, ", "))
+		return commitError(err, stream.Positions(bs))
 	}
 	for _, s := range states {
 		trimProfiles(s)
 	}
-	w.publishCommitted(ctx, published, strings.Join(names, ", "))
+	w.publishCommitted(ctx, published, stream.Positions(bs))
 	return nil
 }
 

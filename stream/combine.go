@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,6 +21,15 @@ type BatchSink interface {
 	// runtime commits each batch on its own with Commit, which attributes a fence, a
 	// permanent error or a retry to its batch.
 	CommitMany(ctx context.Context, bs []Batch) error
+}
+
+// Positions names batches' positions ("stream up to id, ..."), for errors.
+func Positions(bs []Batch) string {
+	parts := make([]string, len(bs))
+	for i, b := range bs {
+		parts[i] = b.Stream + " up to " + b.LastID
+	}
+	return strings.Join(parts, ", ")
 }
 
 // combiner group-commits the batches of a group's shard workers: a worker that finds no
