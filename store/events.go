@@ -19,11 +19,12 @@ type EventRow struct {
 	Body []byte // canonical interchange JSON
 }
 
-// InsertEvents stores rows idempotently. It first tries a binary COPY inside a
-// savepoint, which is several times cheaper than an upsert when every row is new (the
-// common case: live data and first replays); if any key is already stored (a
-// replay of old input, a redelivery) it rolls back to the savepoint and takes the
-// upsert path, which skips the known keys.
+// InsertEvents stores rows idempotently in tx and returns the keys that were new. It
+// first tries a binary COPY inside a savepoint (CopyNewEvents), which is several times
+// cheaper than an upsert when every row is new; if any key is already stored (a replay
+// of old input, a redelivery) it rolls back to the savepoint and takes the upsert
+// (Writes.StoreEvents), which skips the known keys. The book stage sends the same
+// statements in its own pipelines (bookwrites.go).
 func InsertEvents(ctx context.Context, tx pgx.Tx, rows []EventRow) (map[[16]byte]bool, error) {
 	if len(rows) == 0 {
 		return nil, nil
@@ -33,11 +34,7 @@ func InsertEvents(ctx context.Context, tx pgx.Tx, rows []EventRow) (map[[16]byte
 		if err != nil {
 			return nil, fmt.Errorf("insert events: savepoint: %w", err)
 		}
-		_, err = sp.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"key", "kind", "src", "ts", "body"},
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := &rows[i]
-				return []any{r.Key, r.Kind, r.Src, r.TS, string(r.Body)}, nil
-			}))
+		err = CopyNewEvents(ctx, sp, rows)
 		if err == nil {
 			if err := sp.Commit(ctx); err != nil {
 				return nil, fmt.Errorf("insert events: release savepoint: %w", err)
@@ -51,11 +48,15 @@ func InsertEvents(ctx context.Context, tx pgx.Tx, rows []EventRow) (map[[16]byte
 		if rbErr := sp.Rollback(ctx); rbErr != nil {
 			return nil, fmt.Errorf("insert events: rollback to savepoint after %v: %w", err, rbErr)
 		}
-		if !isUniqueViolation(err) {
-			return nil, fmt.Errorf("copy %d events: %w", len(rows), err)
+		if !errors.Is(err, ErrEventsStored) {
+			return nil, err
 		}
 	}
-	return upsertEvents(ctx, tx, rows)
+	fresh := make(map[[16]byte]bool, len(rows))
+	if err := sendOne(ctx, tx, func(w *Writes) { w.StoreEvents(rows, fresh) }); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // uniqueKeys reports whether no key repeats within rows (COPY would fail on one).
@@ -77,38 +78,6 @@ func uniqueKeys(rows []EventRow) bool {
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-// upsertEvents stores rows in one round trip and returns the set of keys
-// that were new (a key already stored, or repeated within rows, is returned once at
-// most). Only new events may change derived state.
-func upsertEvents(ctx context.Context, tx pgx.Tx, rows []EventRow) (map[[16]byte]bool, error) {
-	keys := make([][]byte, len(rows))
-	kinds := make([]string, len(rows))
-	srcs := make([]string, len(rows))
-	tss := make([]time.Time, len(rows))
-	bodies := make([]string, len(rows))
-	for i, r := range rows {
-		keys[i], kinds[i], srcs[i], tss[i], bodies[i] = r.Key, r.Kind, r.Src, r.TS, string(r.Body)
-	}
-	res, err := tx.Query(ctx, `INSERT INTO events (key, kind, src, ts, body)
-		SELECT * FROM unnest($1::bytea[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
-		ON CONFLICT (key) DO NOTHING RETURNING key`, keys, kinds, srcs, tss, bodies)
-	if err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
-	}
-	fresh := make(map[[16]byte]bool, len(rows))
-	var k []byte
-	_, err = pgx.ForEachRow(res, []any{&k}, func() error {
-		var kk [16]byte
-		copy(kk[:], k)
-		fresh[kk] = true
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("insert %d events: %w", len(rows), err)
-	}
-	return fresh, nil
 }
 
 // EventCount returns how many raw events are stored.
