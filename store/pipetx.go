@@ -154,17 +154,26 @@ func (r *prefixed) Close() error {
 	return err
 }
 
+// sendAfterPrefix sends one statement after the prefix (BEGIN, deferred writes) in one
+// round trip, its results behind the prefix's; nil when there is no prefix to send.
+func (t *pipeTx) sendAfterPrefix(ctx context.Context, sql string, args ...any) *prefixed {
+	p := t.prefix()
+	if len(p) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{QueuedQueries: p}
+	b.Queue(sql, args...)
+	return &prefixed{br: t.conn.SendBatch(ctx, b), prefix: p}
+}
+
 func (t *pipeTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.done {
 		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
-	p := t.prefix()
-	if len(p) == 0 {
+	br := t.sendAfterPrefix(ctx, sql, args...)
+	if br == nil {
 		return t.conn.Exec(ctx, sql, args...)
 	}
-	b := &pgx.Batch{QueuedQueries: p}
-	b.Queue(sql, args...)
-	br := &prefixed{br: t.conn.SendBatch(ctx, b), prefix: p}
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -176,13 +185,10 @@ func (t *pipeTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 	if t.done {
 		return nil, pgx.ErrTxClosed
 	}
-	p := t.prefix()
-	if len(p) == 0 {
+	br := t.sendAfterPrefix(ctx, sql, args...)
+	if br == nil {
 		return t.conn.Query(ctx, sql, args...)
 	}
-	b := &pgx.Batch{QueuedQueries: p}
-	b.Queue(sql, args...)
-	br := &prefixed{br: t.conn.SendBatch(ctx, b), prefix: p}
 	if err := br.skip(); err != nil {
 		_ = br.Close()
 		return nil, err
