@@ -48,6 +48,10 @@ type combiner struct {
 	queue    []*pendingCommit
 	inflight int
 	commits  int // combined transactions run, for tests
+
+	// beforeWait, when set (tests), runs after a worker queued its batch and before
+	// it waits for it: tests widen that window to force the interleavings it allows.
+	beforeWait func(Batch)
 }
 
 type pendingCommit struct {
@@ -84,10 +88,24 @@ func (c *combiner) commit(ctx context.Context, b Batch, backlog bool) error {
 		c.run(ctx, backlog)
 	} else {
 		c.mu.Unlock()
+		if c.beforeWait != nil {
+			c.beforeWait(b)
+		}
 		select {
-		case <-p.done:
 		case <-p.lead:
 			c.run(ctx, backlog)
+		case <-p.done:
+			// Another leader (one in a backlog may run beside the one that
+			// handed over) took this batch, possibly after the lead was handed to
+			// this worker: then both channels are closed, and a worker that
+			// took this case without passing the lead on would hold its commit
+			// slot forever, and every later commit would wait for it.
+			c.mu.Lock()
+			promoted := p.promoted
+			c.mu.Unlock()
+			if promoted {
+				c.handoff()
+			}
 		}
 	}
 	<-p.done
@@ -130,6 +148,12 @@ func (c *combiner) run(ctx context.Context, backlog bool) {
 		p.err = err
 		close(p.done)
 	}
+	c.handoff()
+}
+
+// handoff ends a leader's turn: the oldest worker still waiting, if any, leads next
+// (keeping the commit slot); otherwise the slot is freed.
+func (c *combiner) handoff() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, p := range c.queue {
