@@ -68,9 +68,15 @@ func (s *Sink) Commit(ctx context.Context, b stream.Batch) error {
 // advanced in the same transaction.
 func (s *Sink) CommitMany(ctx context.Context, bs []stream.Batch) error {
 	var dead []store.DeadLetter
-	var in input
+	n := 0
+	for _, b := range bs {
+		n += len(b.Entries)
+	}
+	// Sized for every entry: an Event is large, and growing these slices by
+	// appending cost as much as decoding the events.
+	in := input{evs: make([]event.Event, 0, n), keys: make([][]byte, 0, n), pos: make([]int, 0, n)}
 	fences := &pgx.Batch{}
-	n := 0 // entries of the batches before this one: positions run across batches
+	n = 0 // entries of the batches before this one: positions run across batches
 	for _, b := range bs {
 		store.QueueFence(fences, b.Stream, b.Group, b.Epoch, b.LastID)
 		for _, d := range b.Dead {
