@@ -175,3 +175,29 @@ func appendU(dst []byte, r rune) []byte {
 	const hexd = "0123456789abcdef"
 	return append(dst, '\\', 'u', hexd[r>>12&0xf], hexd[r>>8&0xf], hexd[r>>4&0xf], hexd[r&0xf])
 }
+
+// KindPrefix reads the kind of a body that starts as AppendJSON writes one,
+// `{"kind":"<kind>",`, without decoding it; ok is false for any other start or an
+// unknown kind. Stages use it to skip entries of kinds they do not read: a body with
+// this start that is no valid event is one they would have skipped too.
+func KindPrefix(body []byte) (k Kind, ok bool) {
+	const open = `{"kind":"`
+	if len(body) < len(open) || string(body[:len(open)]) != open {
+		return "", false
+	}
+	rest := body[len(open):]
+	for i := 0; i < len(rest) && i <= len(KindPosition); i++ {
+		if rest[i] == '"' {
+			if i+1 >= len(rest) || rest[i+1] != ',' {
+				return "", false
+			}
+			for _, k := range [...]Kind{KindTrade, KindTransfer, KindSwap, KindFill, KindPosition, KindPrice} {
+				if string(rest[:i]) == string(k) {
+					return k, true
+				}
+			}
+			return "", false
+		}
+	}
+	return "", false
+}

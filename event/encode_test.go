@@ -134,3 +134,23 @@ func TestAppendJSONEscapesUnvalidatedText(t *testing.T) {
 		t.Fatalf("encoding has raw bad bytes: %v", rej)
 	}
 }
+
+// KindPrefix reads the kind of every canonical body, and of nothing else.
+func TestKindPrefix(t *testing.T) {
+	for _, line := range []string{exTrade, exXfer, exSwap, exFill, exPos, exPrice} {
+		e := mustDecode(t, line)
+		body := AppendJSON(nil, &e)
+		if k, ok := KindPrefix(body); !ok || k != e.Kind {
+			t.Errorf("KindPrefix(%.40s...) = %q, %v; want %q", body, k, ok, e.Kind)
+		}
+	}
+	for _, body := range []string{
+		``, `{`, `{"kind":"`, `{"kind":"trade"`, `{"kind":"trade"}`, `{"kind":"trades",`,
+		`{"kind":"trad",`, `{"kind":"transferred",`, `{"src":"x","kind":"trade",`, `{ "kind":"trade",`,
+		`{"kind":"TRADE",`, `{"kind":"",`,
+	} {
+		if k, ok := KindPrefix([]byte(body)); ok {
+			t.Errorf("KindPrefix(%q) = %q, true; want false", body, k)
+		}
+	}
+}

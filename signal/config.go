@@ -43,6 +43,10 @@ type Config struct {
 	// batch's events inside the transaction; they are deduplicated and passed on like
 	// the others. The events are the batch's decoded events in stream order.
 	Context func(ctx context.Context, tx pgx.Tx, evs []event.Event) ([]Signal, error)
+	// ContextKinds are the kinds of event Context reads; empty: every kind. The stage
+	// does not decode entries of kinds neither its rules nor Context read (trades,
+	// half of a market's events, when Context is ExchangeFlows).
+	ContextKinds []event.Kind
 	// Committed, if set, is called after a batch committed, with its new signals
 	// (metrics, latency measurement). It must not block.
 	Committed func(sigs []Stored)

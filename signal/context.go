@@ -36,6 +36,9 @@ type FlowConfig struct {
 	MinUSD float64
 }
 
+// ExchangeFlowKinds are the kinds of event ExchangeFlows reads (Config.ContextKinds).
+var ExchangeFlowKinds = []event.Kind{event.KindTransfer}
+
 // ExchangeFlows returns the signal stage's Config.Context hook for exchange flows: for
 // every transfer of the batch worth at least cfg.MinUSD with exactly one side labelled
 // as an exchange (labels, class exchange), an exchange_flow signal: wallet is the

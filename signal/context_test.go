@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coattailcapital/coattail/event"
 	"github.com/coattailcapital/coattail/internal/testenv"
 	"github.com/coattailcapital/coattail/signal"
 	"github.com/coattailcapital/coattail/store"
@@ -38,7 +39,9 @@ func label(t *testing.T, st *store.Store, addr, name string, classes ...string) 
 
 // Exchange flows: a large deposit and a large withdrawal fire, once across replays;
 // small transfers, transfers without a USD value, transfers between two exchange
-// addresses and transfers between private wallets do not.
+// addresses and transfers between private wallets do not. The hook is given the
+// transfers, and not the trades it does not read (ContextKinds), which the stage does
+// not decode.
 func TestExchangeFlowSignals(t *testing.T) {
 	st := testenv.Store(t)
 	rdb, prefix := testenv.Redis(t)
@@ -56,10 +59,23 @@ func TestExchangeFlowSignals(t *testing.T) {
 		transfer(ex1, ex2, "50000000", "5", 1, "2024-06-01T10:04:00Z"),  // internal shuffle
 		transfer(whale, dex, "9000000", "6", 1, "2024-06-01T10:05:00Z"), // not an exchange
 		transfer(whale, other, "9000000", "7", 1, "2024-06-01T10:06:00Z"),
+		`{"kind":"trade","src":"binance","ts":"2024-06-01T10:06:30Z","id":"t1","symbol":"ETH-USDT","price":"2000","qty":"1","side":"buy"}`,
+		`{"kind":"trade","src":"binance","ts":"2024-06-01T10:06:31Z","id":"t2","symbol":"ETH-USDT","price":"2001","qty":"1","side":"sell"}`,
 	})
 	var mu sync.Mutex
 	hooked := map[string]int{}
-	cfg := signal.Config{Context: signal.ExchangeFlows(signal.FlowConfig{}),
+	given := map[event.Kind]int{}
+	flows := signal.ExchangeFlows(signal.FlowConfig{})
+	cfg := signal.Config{
+		Context: func(ctx context.Context, tx pgx.Tx, evs []event.Event) ([]signal.Signal, error) {
+			mu.Lock()
+			for _, ev := range evs {
+				given[ev.Kind]++
+			}
+			mu.Unlock()
+			return flows(ctx, tx, evs)
+		},
+		ContextKinds: signal.ExchangeFlowKinds,
 		OnSignals: func(_ context.Context, _ pgx.Tx, sigs []signal.Stored) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -91,6 +107,9 @@ func TestExchangeFlowSignals(t *testing.T) {
 	}
 	if len(hooked) != 2 {
 		t.Errorf("OnSignals saw %v, want each flow once", hooked)
+	}
+	if given[event.KindTransfer] != 14 || given[event.KindTrade] != 0 {
+		t.Errorf("the context hook was given %v; want the 7 transfers of each replay and no trade", given)
 	}
 	for k, n := range hooked {
 		if n != 1 {

@@ -31,7 +31,7 @@ type Sink struct {
 func NewSink(st *store.Store, cfg Config) *Sink {
 	if err := cfg.Validate(); err != nil {
 		cfg.withDefaults().Logger.Warn("signal config invalid, using defaults", "err", err)
-		cfg = Config{OnSignals: cfg.OnSignals, Consumers: cfg.Consumers, Context: cfg.Context, Committed: cfg.Committed, Logger: cfg.Logger}
+		cfg = Config{OnSignals: cfg.OnSignals, Consumers: cfg.Consumers, Context: cfg.Context, ContextKinds: cfg.ContextKinds, Committed: cfg.Committed, Logger: cfg.Logger}
 	}
 	return &Sink{st: st, cfg: cfg.withDefaults(), rules: event.Rules{MaxFuture: 365 * 24 * time.Hour}}
 }
@@ -156,6 +156,9 @@ type input struct {
 func (s *Sink) decode(in *input, b stream.Batch, n int) {
 	for j, e := range b.Entries {
 		i := n + j
+		if k, ok := event.KindPrefix(e.Body); ok && !s.reads(k) {
+			continue
+		}
 		ev, err := event.Decode(e.Body, s.rules)
 		if err != nil {
 			// The book stage records undecodable entries; here they are only skipped.
@@ -177,6 +180,16 @@ func (s *Sink) decode(in *input, b stream.Batch, n int) {
 			}
 		}
 	}
+}
+
+// reads reports whether the stage reads events of kind k: its rules' (fills,
+// positions, swaps; prices as ticks) and Context's.
+func (s *Sink) reads(k event.Kind) bool {
+	switch k {
+	case event.KindFill, event.KindPosition, event.KindSwap, event.KindPrice:
+		return true
+	}
+	return s.cfg.Context != nil && (len(s.cfg.ContextKinds) == 0 || slices.Contains(s.cfg.ContextKinds, k))
 }
 
 // batchSteps orders signals and ticks by their causing entry's position in the batch

@@ -3,7 +3,6 @@
 package stage
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -232,10 +231,6 @@ var evBufs = sync.Pool{New: func() any { return new([]event.Event) }}
 // the rest are loaded from wallet_profiles.state when their wallets trade again.
 const maxCachedProfiles = 5000
 
-// positionPrefix starts the canonical encoding (event.AppendJSON, what the ingress
-// writes) of a position, which the windowed state does not use.
-var positionPrefix = []byte(`{"kind":"position",`)
-
 // affects reports whether applying ev can change the windowed state. Only such events
 // are recorded as applied: the others (positions, swaps that are no trade against a
 // stablecoin, retracted swaps) have no effect however often they come, and their
@@ -273,8 +268,8 @@ func decodeBatch(b stream.Batch, now time.Time) *part {
 	p := &part{b: b, evs: (*buf)[:0], keys: make([][16]byte, 0, len(b.Entries)), raws: make([][]byte, 0, len(b.Entries)), buf: buf}
 	rules := event.Rules{MaxFuture: maxFuture, Now: func() time.Time { return now }}
 	for _, e := range b.Entries {
-		if bytes.HasPrefix(e.Body, positionPrefix) {
-			continue // a position, or no valid event at all (Decode rejects repeated fields)
+		if k, ok := event.KindPrefix(e.Body); ok && k == event.KindPosition {
+			continue // a position, which the windowed state does not use (or no valid event at all)
 		}
 		ev, err := event.Decode(e.Body, rules)
 		if err != nil {

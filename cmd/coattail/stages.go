@@ -44,11 +44,12 @@ func stageCatalog() []stageDef {
 			// gate and the paper trader, applied by the paper runner) in the same
 			// transaction that stores them.
 			return pipeline.Stage{Group: signal.Group, Sink: signal.NewSink(d.st, signal.Config{
-				OnSignals: alert.Hook,
-				Consumers: []signal.Consumer{paper.NewInbox(d.paperTrader())},
-				Context:   signal.ExchangeFlows(d.flow),
-				Committed: d.signalsCommitted(),
-				Logger:    d.log,
+				OnSignals:    alert.Hook,
+				Consumers:    []signal.Consumer{paper.NewInbox(d.paperTrader())},
+				Context:      signal.ExchangeFlows(d.flow),
+				ContextKinds: signal.ExchangeFlowKinds,
+				Committed:    d.signalsCommitted(),
+				Logger:       d.log,
 			})}
 		}},
 	}
