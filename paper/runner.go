@@ -14,7 +14,9 @@ import (
 
 // Inbox is the signal stage's side of the paper trader (a signal.Consumer): it writes
 // the batch's price ticks and the signals the trader acts on into paper_inbox, in
-// stream order, inside the stage's transaction. A Runner applies them. Unlike the
+// stream order, inside the stage's transaction: a row per signal, and a row per run of
+// ticks between them (most of a market's events are ticks; a row each cost more than
+// the rest of the stage's writes). A Runner applies them. Unlike the
 // Trader used as a consumer directly, it takes no lock: the stage's shards commit
 // without waiting for each other.
 type Inbox struct {
@@ -36,12 +38,22 @@ func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 		sides, acts, coins []string
 		edges, pxs         []float64
 		tss                []time.Time
+		// a row's ticks are ticks[lo:hi] (1-based, inclusive; hi 0: none)
+		los, his []int32
+		tCoins   []string
+		tPxs     []float64
+		tTSs     []time.Time
 	)
 	for _, st := range steps {
-		for _, tk := range st.Ticks {
+		if len(st.Ticks) > 0 {
 			sigIDs, stepIDs = append(sigIDs, nil), append(stepIDs, 0)
 			rules, wallets, sides, acts = append(rules, ""), append(wallets, ""), append(sides, ""), append(acts, "")
-			edges, coins, pxs, tss = append(edges, 0), append(coins, tk.Coin), append(pxs, tk.Px), append(tss, tk.TS)
+			edges, coins, pxs, tss = append(edges, 0), append(coins, ""), append(pxs, 0), append(tss, st.Ticks[0].TS)
+			los = append(los, int32(len(tCoins)+1))
+			for _, tk := range st.Ticks {
+				tCoins, tPxs, tTSs = append(tCoins, tk.Coin), append(tPxs, tk.Px), append(tTSs, tk.TS)
+			}
+			his = append(his, int32(len(tCoins)))
 		}
 		var step int64
 		for _, sg := range st.Signals {
@@ -55,6 +67,7 @@ func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 			sigIDs, stepIDs = append(sigIDs, &id), append(stepIDs, step)
 			rules, wallets, sides, acts = append(rules, sg.Rule), append(wallets, sg.Wallet), append(sides, sg.Side), append(acts, sg.Action)
 			edges, coins, pxs, tss = append(edges, sg.Edge), append(coins, sg.Coin), append(pxs, sg.Price), append(tss, sg.TS)
+			los, his = append(los, 0), append(his, 0)
 		}
 	}
 	if len(coins) == 0 {
@@ -62,11 +75,14 @@ func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 	}
 	// Nothing reads it back in the transaction: on a pipelined one it goes with COMMIT.
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO paper_inbox (signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
-		SELECT s, st, r, w, sd, a, e, c, p, t
-		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[], $10::timestamptz[])
-			WITH ORDINALITY AS u(s, st, r, w, sd, a, e, c, p, t, n)
-		ORDER BY n`, sigIDs, stepIDs, rules, wallets, sides, acts, edges, coins, pxs, tss)
+	b.Queue(`INSERT INTO paper_inbox (signal_id, step, rule, wallet, side, action, edge, coin, px, ts, ticks_coin, ticks_px, ticks_ts)
+		SELECT s, st, r, w, sd, a, e, c, p, t,
+			CASE WHEN hi > 0 THEN ($13::text[])[lo:hi] END,
+			CASE WHEN hi > 0 THEN ($14::float8[])[lo:hi] END,
+			CASE WHEN hi > 0 THEN ($15::timestamptz[])[lo:hi] END
+		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::float8[], $10::timestamptz[], $11::int[], $12::int[])
+			WITH ORDINALITY AS u(s, st, r, w, sd, a, e, c, p, t, lo, hi, n)
+		ORDER BY n`, sigIDs, stepIDs, rules, wallets, sides, acts, edges, coins, pxs, tss, los, his, tCoins, tPxs, tTSs)
 	if err := store.Defer(ctx, tx, b); err != nil {
 		return fmt.Errorf("paper inbox: %w", err)
 	}
@@ -196,24 +212,38 @@ func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
 	}
 	var rs []row
 	var applied []signal.Stored
+	taken := 0 // inbox rows (a run of ticks is one row of rs per tick)
 	err := store.BeginPipelined(ctx, r.st.Pool(), func(tx pgx.Tx) error {
-		rs, applied = nil, nil
+		rs, applied, taken = nil, nil, 0
 		s := r.t.newSession()
 		b := &pgx.Batch{}
 		b.Queue(`WITH taken AS (
 				DELETE FROM paper_inbox WHERE (SELECT `+lock+`)
 					AND id IN (SELECT id FROM paper_inbox ORDER BY id LIMIT $1)
-				RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts)
-			SELECT t.id, t.signal_id, t.step, t.rule, t.wallet, t.side, t.action, t.edge, t.coin, t.px, t.ts,
+				RETURNING id, signal_id, step, rule, wallet, side, action, edge, coin, px, ts, ticks_coin, ticks_px, ticks_ts),
+			-- a row of a run of ticks gives a row per tick
+			x AS (
+				SELECT t.id, t.signal_id, t.step, t.rule, t.wallet, t.side, t.action, t.edge, u.coin, u.px, u.ts, u.n
+				FROM taken t CROSS JOIN LATERAL unnest(coalesce(t.ticks_coin, ARRAY[t.coin]), coalesce(t.ticks_px, ARRAY[t.px]),
+					coalesce(t.ticks_ts, ARRAY[t.ts])) WITH ORDINALITY AS u(coin, px, ts, n))
+			SELECT x.id, x.signal_id, x.step, x.rule, x.wallet, x.side, x.action, x.edge, x.coin, x.px, x.ts,
 				m.px, m.ts, m.var_sec, m.n,
-				CASE WHEN t.signal_id IS NULL THEN EXISTS (SELECT 1 FROM paper_positions p WHERE p.coin = t.coin AND p.status <> 'closed') END,
-				CASE WHEN t.signal_id IS NOT NULL THEN ARRAY(SELECT d.scope FROM risk_decisions d WHERE d.signal_id = t.signal_id) END
-			FROM taken t LEFT JOIN paper_marks m ON m.coin = t.coin
-			ORDER BY t.id`, r.cfg.Batch, int64(lockKey)).Query(func(rows pgx.Rows) error {
+				CASE WHEN x.signal_id IS NULL THEN lp.coin IS NOT NULL END,
+				CASE WHEN x.signal_id IS NOT NULL THEN ARRAY(SELECT d.scope FROM risk_decisions d WHERE d.signal_id = x.signal_id) END
+			FROM x LEFT JOIN paper_marks m ON m.coin = x.coin
+				LEFT JOIN (SELECT DISTINCT coin FROM paper_positions WHERE status <> 'closed') lp ON lp.coin = x.coin
+			ORDER BY x.id, x.n`, r.cfg.Batch, int64(lockKey)).Query(func(rows pgx.Rows) error {
 			var x row
 			_, err := pgx.ForEachRow(rows, []any{&x.id, &x.sig, &x.step, &x.s.Rule, &x.s.Wallet, &x.s.Side, &x.s.Action, &x.s.Edge,
 				&x.s.Coin, &x.px, &x.s.TS, &x.m.px, &x.m.ts, &x.m.varSec, &x.m.n, &x.live, &x.decided},
-				func() error { rs = append(rs, x); x.decided = nil; return nil })
+				func() error {
+					if len(rs) == 0 || rs[len(rs)-1].id != x.id {
+						taken++
+					}
+					rs = append(rs, x)
+					x.decided = nil
+					return nil
+				})
 			if err != nil {
 				return fmt.Errorf("paper inbox: %w", err)
 			}
@@ -270,5 +300,5 @@ func (r *Runner) round(ctx context.Context, wait bool) (int, error) {
 	if len(applied) > 0 && r.cfg.Committed != nil {
 		r.cfg.Committed(applied)
 	}
-	return len(rs), nil
+	return taken, nil
 }
