@@ -44,16 +44,20 @@ func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 		tPxs     []float64
 		tTSs     []time.Time
 	)
+	row := func(sigID *int64, step int64, sg signal.Stored, lo, hi int32) {
+		sigIDs, stepIDs = append(sigIDs, sigID), append(stepIDs, step)
+		rules, wallets, sides, acts = append(rules, sg.Rule), append(wallets, sg.Wallet), append(sides, sg.Side), append(acts, sg.Action)
+		edges, coins, pxs, tss = append(edges, sg.Edge), append(coins, sg.Coin), append(pxs, sg.Price), append(tss, sg.TS)
+		los, his = append(los, lo), append(his, hi)
+	}
 	for _, st := range steps {
 		if len(st.Ticks) > 0 {
-			sigIDs, stepIDs = append(sigIDs, nil), append(stepIDs, 0)
-			rules, wallets, sides, acts = append(rules, ""), append(wallets, ""), append(sides, ""), append(acts, "")
-			edges, coins, pxs, tss = append(edges, 0), append(coins, ""), append(pxs, 0), append(tss, st.Ticks[0].TS)
-			los = append(los, int32(len(tCoins)+1))
+			lo := int32(len(tCoins) + 1)
 			for _, tk := range st.Ticks {
 				tCoins, tPxs, tTSs = append(tCoins, tk.Coin), append(tPxs, tk.Px), append(tTSs, tk.TS)
 			}
-			his = append(his, int32(len(tCoins)))
+			// a run of ticks: no signal, coin '', ts its first tick's
+			row(nil, 0, signal.Stored{Signal: signal.Signal{TS: st.Ticks[0].TS}}, lo, int32(len(tCoins)))
 		}
 		var step int64
 		for _, sg := range st.Signals {
@@ -64,10 +68,7 @@ func (in *Inbox) OnBatch(ctx context.Context, tx pgx.Tx, steps []signal.Step) er
 			if step == 0 {
 				step = id
 			}
-			sigIDs, stepIDs = append(sigIDs, &id), append(stepIDs, step)
-			rules, wallets, sides, acts = append(rules, sg.Rule), append(wallets, sg.Wallet), append(sides, sg.Side), append(acts, sg.Action)
-			edges, coins, pxs, tss = append(edges, sg.Edge), append(coins, sg.Coin), append(pxs, sg.Price), append(tss, sg.TS)
-			los, his = append(los, 0), append(his, 0)
+			row(&id, step, sg, 0, 0)
 		}
 	}
 	if len(coins) == 0 {

@@ -164,20 +164,16 @@ func (s *Sink) decode(in *input, b stream.Batch, n int) {
 			// The book stage records undecodable entries; here they are only skipped.
 			continue
 		}
+		var key []byte // nil: context only
 		switch ev.Kind {
 		case event.KindFill, event.KindPosition, event.KindSwap:
 			kh := ev.KeyHashOr(e.Key)
-			key := kh[:]
-			in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, key), append(in.pos, i)
+			key = kh[:]
 		case event.KindPrice:
 			in.ticks, in.tickPos = append(in.ticks, Tick{Coin: ev.Symbol, Px: ev.Price.InexactFloat64(), TS: ev.TS}), append(in.tickPos, i)
-			if s.cfg.Context != nil {
-				in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, nil), append(in.pos, i)
-			}
-		default:
-			if s.cfg.Context != nil {
-				in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, nil), append(in.pos, i)
-			}
+		}
+		if key != nil || s.cfg.Context != nil {
+			in.evs, in.keys, in.pos = append(in.evs, ev), append(in.keys, key), append(in.pos, i)
 		}
 	}
 }
