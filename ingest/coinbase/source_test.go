@@ -450,10 +450,16 @@ func TestSubscriptionErrors(t *testing.T) {
 		}
 	})
 	t.Run("after confirmation", func(t *testing.T) {
+		// The test stops the source once the second connection has subscribed, not
+		// merely connected: stopping it mid-subscription would fail the handler's read.
+		resubscribed := make(chan struct{})
 		srv := wstest.NewServer(func(c *wstest.Conn) {
-			readSubscriptions(t, c, 2)
-			if c.Index == 0 {
+			subs := readSubscriptions(t, c, 2)
+			switch {
+			case c.Index == 0:
 				_ = c.SendAll([][]byte{confirm, errFrame})
+			case c.Index == 1 && len(subs) == 2:
+				close(resubscribed)
 			}
 			c.Hold()
 		}, nil)
@@ -464,7 +470,11 @@ func TestSubscriptionErrors(t *testing.T) {
 		}
 		var c wstest.Collector
 		run := wstest.Start(t, src, &c)
-		wstest.WaitFor(t, "a second connection", func() bool { return src.Stats().Connects >= 2 })
+		select {
+		case <-resubscribed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the source did not subscribe again on a second connection")
+		}
 		if err := run.Stop(t); err != nil {
 			t.Fatalf("Run = %v, want nil after cancel", err)
 		}
