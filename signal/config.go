@@ -82,6 +82,14 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// highAlpha: the score's lower bound clears AlphaMinLCB, or the wallet is in the top
+// AlphaTopN with a positive skill estimate. The rank alone is not enough: when every
+// wallet loses after costs (a quiet market, a young leaderboard), the top N are still
+// ranked, and their moves are not the moves of wallets with an edge.
+func (c Config) highAlpha(sc scoreRow) bool {
+	return sc.lcb > c.AlphaMinLCB || (sc.rank <= c.AlphaTopN && sc.score > 0)
+}
+
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
 	c = c.withDefaults()

@@ -22,11 +22,13 @@ var (
 	wC = wallet('c') // high-alpha by rank
 	wD = wallet('d') // high-alpha by lcb
 	wE = wallet('e') // ranked, neither in the top N nor lcb > 0
+	wF = wallet('f') // in the top N, but its skill estimate is negative: not high-alpha
 )
 
 // scenario is the fixture: a followed wallet opens, three high-alpha wallets go long
-// ETH within one hour (one below the alpha_move size), a low-ranked wallet goes long
-// too, and one high-alpha wallet closes.
+// ETH within one hour (one below the alpha_move size), a low-ranked wallet and a
+// top-ranked wallet without skill (every wallet losing, the top N are still ranked) go
+// long too, and one high-alpha wallet closes.
 func scenario() []string {
 	return []string{
 		price("ETH", "2000", "2024-06-01T10:00:00Z"),
@@ -34,6 +36,7 @@ func scenario() []string {
 		fill(wB, "ETH", "buy", "2000", "10", "0", "2024-06-01T10:02:00Z", "2"),
 		fill(wB, "ETH", "buy", "2000", "1", "10", "2024-06-01T10:02:00.5Z", "3"), // an add below the alpha_move size: nothing
 		fill(wE, "ETH", "buy", "2000", "50", "0", "2024-06-01T10:03:00Z", "4"),
+		fill(wF, "ETH", "buy", "2000", "20", "0", "2024-06-01T10:05:00Z", "8"),
 		fill(wC, "ETH", "buy", "2001", "6", "0", "2024-06-01T10:10:00Z", "5"),
 		fill(wD, "ETH", "buy", "2002", "2.5", "0", "2024-06-01T10:20:00Z", "6"),
 		fill(wB, "ETH", "sell", "2010", "11", "11", "2024-06-01T10:40:00Z", "7"),
@@ -47,6 +50,7 @@ func setup(t *testing.T) (*store.Store, stream.Config) {
 	follow(t, st, "u2", wA)
 	scoreRun(t, st, time.Date(2024, 5, 31, 0, 0, 0, 0, time.UTC), map[string][3]float64{
 		wB: {1, 0.6, 0.2}, wC: {2, 0.4, 0.1}, wD: {40, 0.3, 0.05}, wE: {50, 0.05, -0.1},
+		wF: {3, -0.2, -0.4},
 	})
 	return st, stream.Config{Shards: 4}
 }
@@ -121,7 +125,8 @@ func TestSignalsFireOnceAcrossReplaysAndRestarts(t *testing.T) {
 			t.Errorf("OnSignals got %s %d times", k, n)
 		}
 	}
-	// The consensus names the three high-alpha wallets, not the low-ranked one.
+	// The consensus names the three high-alpha wallets, not the low-ranked one nor the
+	// top-ranked one without skill.
 	got, err := signal.Recent(context.Background(), st, signal.Query{Rule: signal.RuleConsensus})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("consensus: %v %v", got, err)

@@ -144,7 +144,7 @@ func (s *Sink) queueWalletInfo(b *pgx.Batch, wallets []string) (map[string]walle
 		for w, sc := range scores {
 			wi := out[w]
 			wi.ranked, wi.rank, wi.score, wi.lcb = true, sc.rank, sc.score, sc.lcb
-			wi.high = sc.rank <= s.cfg.AlphaTopN || sc.lcb > s.cfg.AlphaMinLCB
+			wi.high = s.cfg.highAlpha(sc)
 			out[w] = wi
 		}
 	}
