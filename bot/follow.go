@@ -102,9 +102,9 @@ type follows struct {
 }
 
 func (f *follows) handleFollow(ctx context.Context, c Call) (Reply, error) {
-	addr, err := ParseAddress(c.Args[0])
+	addr, err := resolveAddress(ctx, f.store, c.Args[0])
 	if err != nil {
-		return Reply{}, &UsageError{Reason: capitalize(err.Error()) + ".", Err: err}
+		return Reply{}, err
 	}
 	label, err := parseLabel(c.Args[1:])
 	if err != nil {
@@ -156,9 +156,9 @@ func parseLabel(words []string) (string, error) {
 }
 
 func (f *follows) handleUnfollow(ctx context.Context, c Call) (Reply, error) {
-	addr, err := ParseAddress(c.Args[0])
+	addr, err := resolveAddress(ctx, f.store, c.Args[0])
 	if err != nil {
-		return Reply{}, &UsageError{Reason: capitalize(err.Error()) + ".", Err: err}
+		return Reply{}, err
 	}
 	if c.UserID == "" {
 		return Reply{}, errors.New("unfollow: request has no user id")

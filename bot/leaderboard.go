@@ -139,7 +139,8 @@ func (r *Router) alphaLeaderboard(ctx context.Context, br BoardReader, a leaderb
 			count(int64(row.N)), signedUSD(pnl, 0)}
 	}
 	footer := "score: lower confidence bound of skill per trade, in units of the coin's volatility; " +
-		"n: scored trades; PnL: net of fees over the window.\nScored as of " + run.AsOf.UTC().Format(time.DateTime) + " UTC."
+		"n: scored trades; PnL: net of fees over the window.\nScored as of " + run.AsOf.UTC().Format(time.DateTime) + " UTC. " +
+		lookUpHint(rows[0].Wallet)
 	footer, buttons := pageLinks(a, len(rows), footer)
 	return Reply{Title: title, Table: t, Footer: footer, Buttons: buttons}, nil
 }

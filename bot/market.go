@@ -54,7 +54,7 @@ func RegisterMarket(r *Router, m MarketReader) {
 		Summary: "the latest signals, or those of one wallet",
 		Example: "/signals 20",
 		MaxArgs: 1,
-		Handler: func(ctx context.Context, c Call) (Reply, error) { return handleSignals(ctx, m, c) },
+		Handler: func(ctx context.Context, c Call) (Reply, error) { return handleSignals(ctx, m, r.reader, c) },
 	})
 }
 
@@ -88,15 +88,17 @@ func handleWhales(ctx context.Context, m MarketReader, c Call) (Reply, error) {
 			strconv.Itoa(w.Positions), count(w.N)})
 	}
 	return Reply{Title: "Whales — largest open positions", Table: t,
-		Footer: "open: notional of open positions in USD at the latest mark. /wallet <address> for one."}, nil
+		Footer: "open: notional of open positions in USD at the latest mark. " + lookUpHint(ws[0].Wallet)}, nil
 }
 
-func handleSignals(ctx context.Context, m MarketReader, c Call) (Reply, error) {
+// handleSignals answers /signals from m; an abbreviated address is resolved by
+// wallets, when it is a WalletMatcher (the Router's Reader, the store).
+func handleSignals(ctx context.Context, m MarketReader, wallets any, c Call) (Reply, error) {
 	wallet, limit := "", 10
 	if len(c.Args) == 1 && strings.HasPrefix(c.Args[0], "0x") {
-		a, err := ParseAddress(c.Args[0])
+		a, err := resolveAddress(ctx, wallets, c.Args[0])
 		if err != nil {
-			return Reply{}, &UsageError{Reason: capitalize(err.Error()) + ".", Err: err}
+			return Reply{}, err
 		}
 		wallet = a
 	} else {

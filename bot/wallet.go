@@ -16,9 +16,9 @@ import (
 const walletMaxPositions = 25
 
 func (r *Router) handleWallet(ctx context.Context, c Call) (Reply, error) {
-	addr, err := ParseAddress(c.Args[0])
+	addr, err := resolveAddress(ctx, r.reader, c.Args[0])
 	if err != nil {
-		return Reply{}, &UsageError{Reason: capitalize(err.Error()) + ".", Err: err}
+		return Reply{}, err
 	}
 	v, err := r.reader.Wallet(ctx, addr)
 	if errors.Is(err, store.ErrNotFound) {

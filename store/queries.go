@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -163,4 +164,51 @@ func dec(s string) decimal.Decimal {
 		return decimal.Zero
 	}
 	return d
+}
+
+// MatchWallets returns up to limit known wallets (those with a row in the book) whose
+// address starts with prefix and ends with suffix, in address order. It is how the
+// bots resolve the abbreviated addresses their tables show ("0x2460…b286"). prefix is
+// "0x" and lowercase hex digits, suffix lowercase hex digits.
+func (s *Store) MatchWallets(ctx context.Context, prefix, suffix string, limit int) ([]string, error) {
+	if !strings.HasPrefix(prefix, "0x") || !isLowerHex(prefix[2:]) || !isLowerHex(suffix) {
+		return nil, fmt.Errorf("match wallets %q…%q: want 0x and lowercase hex digits", prefix, suffix)
+	}
+	// The range [prefix, next) is every address starting with prefix (hex digits sort
+	// alike in every collation) and lets the book's primary key find them.
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT wallet FROM positions
+		WHERE wallet >= $1 AND wallet < $2 AND right(wallet, $3) = $4
+		ORDER BY wallet LIMIT $5`, prefix, nextHexPrefix(prefix), len(suffix), suffix, limit)
+	if err != nil {
+		return nil, fmt.Errorf("match wallets %s…%s: %w", prefix, suffix, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("match wallets %s…%s: %w", prefix, suffix, err)
+	}
+	return out, nil
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// nextHexPrefix is the smallest string above every string that starts with p ("0x"
+// and hex digits): the last digit below f incremented, the f's after it dropped;
+// "0y" when every digit is f.
+func nextHexPrefix(p string) string {
+	for i := len(p) - 1; i >= 2; i-- {
+		switch c := p[i]; {
+		case c == '9':
+			return p[:i] + "a"
+		case c != 'f':
+			return p[:i] + string(c+1)
+		}
+	}
+	return "0y"
 }

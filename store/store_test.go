@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,5 +226,60 @@ func TestPositionsAreMarkedByExchangePricesWhenTheCoinHasNone(t *testing.T) {
 	lb, err := st.Leaderboard(ctx, store.LeaderboardQuery{})
 	if err != nil || len(lb) != 1 || !lb[0].Score.Equal(d("1000")) {
 		t.Fatalf("leaderboard = %+v (err %v), want score 1000", lb, err)
+	}
+}
+
+// TestMatchWallets: the abbreviated addresses of the bots' tables ("0x2460…b286")
+// resolve to the wallets in the book with that prefix and suffix, each once.
+func TestMatchWallets(t *testing.T) {
+	st := testenv.Store(t)
+	ctx := context.Background()
+	mid := func(c string) string { return strings.Repeat(c, 32) }
+	var (
+		w1 = "0x2460" + mid("0") + "b286"
+		w2 = "0x2460" + mid("1") + "b286"
+		w3 = "0x2460" + mid("2") + "b287"
+		w4 = "0x246f" + mid("0") + "ffff"
+		w5 = "0x2470" + mid("0") + "ffff" // just past every 0x246f… address
+		w6 = "0xffff" + mid("0") + "0001"
+	)
+	var rows []store.PositionRow
+	for _, w := range []string{w1, w2, w3, w4, w5, w6} {
+		for _, coin := range []string{"BTC", "ETH"} { // two rows, one wallet
+			rows = append(rows, store.PositionRow{PositionKey: store.PositionKey{Wallet: w, Coin: coin},
+				Size: d("1"), EntryPx: d("1"), RealizedPnl: d("0"), Fees: d("0"), N: 1, UpdatedAt: time.Unix(0, 0)})
+		}
+	}
+	if err := pgx.BeginFunc(ctx, st.Pool(), func(tx pgx.Tx) error { return store.UpsertPositions(ctx, tx, rows) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		prefix, suffix string
+		want           []string
+	}{
+		{"0x2460", "b286", []string{w1, w2}},
+		{"0x2460", "b287", []string{w3}},
+		{"0x246f", "ffff", []string{w4}},
+		{"0x2470", "ffff", []string{w5}},
+		{"0x246", "ffff", []string{w4}},
+		{"0xffff", "0001", []string{w6}},
+		{"0x2461", "b286", nil},
+		{"0x", "ffff", []string{w4, w5}},
+	} {
+		got, err := st.MatchWallets(ctx, tc.prefix, tc.suffix, 10)
+		if err != nil {
+			t.Fatalf("%s…%s: %v", tc.prefix, tc.suffix, err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s…%s = %v, want %v", tc.prefix, tc.suffix, got, tc.want)
+		}
+	}
+	if got, err := st.MatchWallets(ctx, "0x2460", "b286", 1); err != nil || len(got) != 1 {
+		t.Errorf("limit 1: %v, %v; want one wallet", got, err)
+	}
+	for _, bad := range [][2]string{{"2460", "b286"}, {"0x24G0", "b286"}, {"0x2460", "B286"}, {"0x2460'", ""}} {
+		if _, err := st.MatchWallets(ctx, bad[0], bad[1], 10); err == nil {
+			t.Errorf("%q…%q accepted", bad[0], bad[1])
+		}
 	}
 }
