@@ -129,7 +129,8 @@ type shardWorker struct {
 	// only reader while it holds the lease).
 	lastRead string
 
-	lastTrim time.Time
+	lastTrim        time.Time
+	lastMissingWarn time.Time // the last "not trimmed: a group is missing" warning
 	// slots bounds the group's workers reading and committing at once (nil: no bound).
 	slots chan struct{}
 	// backlog: the last read came back full, so the next one will likely be too; a
@@ -504,15 +505,23 @@ func (w *shardWorker) maybeTrim(ctx context.Context) {
 		return
 	}
 	w.lastTrim = time.Now()
-	if err := TrimAcked(ctx, w.rdb, w.name); err != nil && ctx.Err() == nil {
+	missing, err := trimAcked(ctx, w.rdb, w.name, w.cfg.Groups)
+	switch {
+	case err != nil && ctx.Err() == nil:
 		w.log.Warn("trim failed", "stream", w.name, "err", err)
+	case missing != "" && time.Since(w.lastMissingWarn) >= time.Minute:
+		w.lastMissingWarn = time.Now()
+		w.log.Warn("stream not trimmed: a consumer group has not started on it yet; start its stage, or the stream grows until producers wait",
+			"stream", w.name, "group", missing)
 	}
 }
 
 // trimScript trims a stream up to the oldest entry some group still needs, in one
 // round trip: for each group its oldest pending entry, or else its last delivered one
 // (kept although done, which costs one entry and spares incrementing an id in Lua).
-// Ids are compared exactly, as decimal strings, part by part. KEYS: stream.
+// Ids are compared exactly, as decimal strings, part by part. KEYS: stream; ARGV: the
+// groups that must exist before anything is trimmed. Returns the entries trimmed, or
+// the name of a required group that is missing (nothing trimmed).
 var trimScript = redis.NewScript(`
 local function less(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -524,6 +533,13 @@ local function less(a, b)
 end
 if redis.call('exists', KEYS[1]) == 0 then return 0 end
 local groups = redis.call('xinfo', 'groups', KEYS[1])
+local present = {}
+for _, g in ipairs(groups) do
+  for i = 1, #g, 2 do if g[i] == 'name' then present[g[i + 1]] = true end end
+end
+for _, name in ipairs(ARGV) do
+  if not present[name] then return name end
+end
 local min
 for _, g in ipairs(groups) do
   local f = {}
@@ -542,10 +558,25 @@ return redis.call('xtrim', KEYS[1], 'MINID', '~', min)`)
 // pending entry of each group, or the last one it was delivered. Entries no group has
 // finished are never trimmed.
 func TrimAcked(ctx context.Context, rdb redis.UniversalClient, stream string) error {
-	if err := trimScript.Run(ctx, rdb, []string{stream}).Err(); err != nil {
-		return fmt.Errorf("trim %s: %w", stream, err)
+	_, err := trimAcked(ctx, rdb, stream, nil)
+	return err
+}
+
+// trimAcked is TrimAcked that first requires every group of required to exist on the
+// stream; it returns the name of one that does not (nothing trimmed then).
+func trimAcked(ctx context.Context, rdb redis.UniversalClient, stream string, required []string) (missing string, err error) {
+	args := make([]any, len(required))
+	for i, g := range required {
+		args[i] = g
 	}
-	return nil
+	res, err := trimScript.Run(ctx, rdb, []string{stream}, args...).Result()
+	if err != nil {
+		return "", fmt.Errorf("trim %s: %w", stream, err)
+	}
+	if name, ok := res.(string); ok {
+		return name, nil
+	}
+	return "", nil
 }
 
 func toEntries(msgs []redis.XMessage) []Entry {

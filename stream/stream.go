@@ -22,6 +22,12 @@ type Config struct {
 	// MaxLen is the backpressure bound: a producer waits while a shard holds this many
 	// entries not yet processed by every group. Defaults to 200000.
 	MaxLen int64
+	// Groups, when set, names every consumer group that reads the streams. A stream is
+	// trimmed only once each of them exists on it: a group created after the others
+	// have consumed and trimmed (a stage started after the sources, or a group lost to
+	// a Redis restart without persistence) would otherwise start past the entries it
+	// never saw. Empty: the groups that exist are all there are.
+	Groups []string
 }
 
 func (c Config) withDefaults() Config {

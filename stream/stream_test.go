@@ -531,3 +531,41 @@ func TestLingerGathersShards(t *testing.T) {
 		t.Errorf("at most %d batches in one commit, want at least %d", sink.most, shards/2)
 	}
 }
+
+// TestTrimWaitsForEveryRequiredGroup: with Config.Groups, a group that has consumed
+// everything does not trim the stream while another required group has not been
+// created, so that group, started late, still gets every entry. Without Groups the
+// first group trims what it acknowledged, and the late one misses it.
+func TestTrimWaitsForEveryRequiredGroup(t *testing.T) {
+	for _, required := range []bool{true, false} {
+		rdb, prefix := testenv.Redis(t)
+		cfg := stream.Config{Prefix: prefix, Shards: 1}
+		if required {
+			cfg.Groups = []string{"early", "late"}
+		}
+		p, _ := stream.NewProducer(rdb, cfg)
+		produce(t, p, 1, 300)
+		early := newMemSink()
+		_, stopEarly, _ := runGroup(t, rdb, cfg, stream.GroupConfig{Group: "early"}, early)
+		waitFor(t, "the early group", func() bool { n, _ := early.total(); return n == 300 })
+		time.Sleep(500 * time.Millisecond) // past the workers' trim interval, twice
+		stopEarly()
+		n, err := rdb.XLen(context.Background(), cfg.Stream(0)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if required && n != 300 {
+			t.Fatalf("the stream was trimmed to %d entries before the required group late existed", n)
+		}
+		if !required {
+			if n >= 300 {
+				t.Fatalf("without required groups the stream was not trimmed (%d entries): the test shows nothing", n)
+			}
+			continue
+		}
+		late := newMemSink()
+		runGroup(t, rdb, cfg, stream.GroupConfig{Group: "late"}, late)
+		waitFor(t, "the late group", func() bool { n, _ := late.total(); return n == 300 })
+		inOrder(t, late, cfg, 1, 300)
+	}
+}

@@ -109,6 +109,7 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer d.close()
+	d.requireEveryStage()
 	reg := newRegistry()
 	m := pipeline.NewMetrics(reg)
 	r, err := newRouter(d.st, log)
@@ -313,6 +314,7 @@ func cmdWorker(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	defer d.close()
+	d.requireEveryStage()
 	reg := newRegistry()
 	m := pipeline.NewMetrics(reg)
 	list := buildStages(d, defs)

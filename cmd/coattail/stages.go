@@ -55,6 +55,20 @@ func stageCatalog() []stageDef {
 	}
 }
 
+// requireEveryStage makes the stream workers started on d trim a stream only once
+// every stage of the catalog has its group on it: the long-running commands (run,
+// worker) start their sources and groups in no set order, and a stage whose group
+// came after the others had trimmed would never see the entries they trimmed (a
+// chaos test found the book missing the first ~140 trades of a feed that way). A
+// deployment that never runs one of the stages is warned that its streams are not
+// trimmed. Replay ensures the groups of its stages before producing instead.
+func (d *deps) requireEveryStage() {
+	d.scf.Groups = nil
+	for _, s := range stageCatalog() {
+		d.scf.Groups = append(d.scf.Groups, s.Name)
+	}
+}
+
 // stageNames lists the catalog's names, for help and errors.
 func stageNames() string {
 	var names []string
