@@ -35,8 +35,21 @@ type Config struct {
 	// Wallets is the number of trading wallets, all roles included. Defaults to 60.
 	Wallets int
 	// Skilled is how many wallets have a real edge (they see the price a few ticks
-	// ahead and are right 60-66% of the time). Defaults to 5; negative means none.
+	// ahead and open in the direction of the coming move more often than not).
+	// Defaults to 5; negative means none.
 	Skilled int
+	// SkillRight is how often, at the least, a skilled wallet opens in the direction of
+	// the coming move; each draws its own rate up to SkillRight + 0.1. Between 0.5 and
+	// 0.9; defaults to 0.78.
+	SkillRight float64
+	// SkillPicks: a skilled wallet picks its spot, taking of this many candidate trades
+	// the one with the largest coming move. Between 1 and 50; defaults to 10.
+	//
+	// The defaults give an edge that clears the costs of positions held seconds, so a
+	// demo run shows skilled wallets on top of the skill board and their moves as
+	// high-alpha signals. SkillRight 0.6 with SkillPicks 3 is an edge that fees nearly
+	// eat, which lucky whales hide in a ranking by PnL (the alpha tests use it).
+	SkillPicks int
 	// Whales is how many wallets trade 20-100x the size of a noise trader, in a
 	// random direction. Defaults to 6; negative means none.
 	Whales int
@@ -80,6 +93,12 @@ func (cfg Config) withDefaults() Config {
 		cfg.Wallets = 60
 	}
 	cfg.Skilled = countDefault(cfg.Skilled, 5)
+	if cfg.SkillRight == 0 {
+		cfg.SkillRight = 0.78
+	}
+	if cfg.SkillPicks == 0 {
+		cfg.SkillPicks = 10
+	}
 	cfg.Whales = countDefault(cfg.Whales, 6)
 	cfg.Bots = countDefault(cfg.Bots, 2)
 	if cfg.Step == 0 {
@@ -122,6 +141,12 @@ func (cfg Config) validate() error {
 	}
 	if cfg.Wallets < 0 || cfg.Wallets > MaxWallets {
 		return fmt.Errorf("%w: Wallets %d must be between 1 and %d", ErrInvalidConfig, cfg.Wallets, MaxWallets)
+	}
+	if !(cfg.SkillRight >= 0.5 && cfg.SkillRight <= 0.9) {
+		return fmt.Errorf("%w: SkillRight %v must be between 0.5 and 0.9", ErrInvalidConfig, cfg.SkillRight)
+	}
+	if cfg.SkillPicks < 1 || cfg.SkillPicks > 50 {
+		return fmt.Errorf("%w: SkillPicks %d must be between 1 and 50", ErrInvalidConfig, cfg.SkillPicks)
 	}
 	if n := cfg.Skilled + cfg.Whales + cfg.Bots; n > cfg.Wallets {
 		return fmt.Errorf("%w: Skilled (%d) + Whales (%d) + Bots (%d) = %d is more than Wallets (%d)",

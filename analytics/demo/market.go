@@ -69,13 +69,13 @@ const (
 	maxHold     = 40   // longest holding time in ticks; also how far skilled wallets see
 	observeProb = 0.07 // chance per tick that a watched position is observed
 	noiseUSD    = 9000 // mean order notional of a noise trader
-	skillPicks  = 3    // candidate trades a skilled wallet chooses from
 )
 
 // wallet is a simulated trader.
 type wallet struct {
 	info     WalletInfo
 	skill    float64 // probability of opening in the direction of the coming move; 0: random
+	picks    int     // candidate trades a skilled wallet chooses from (Config.SkillPicks)
 	baseUSD  float64 // typical order notional
 	openProb float64 // chance per tick of opening a position when below maxOpen
 	holdMin  int     // holding time range in ticks
@@ -159,7 +159,7 @@ func newWallets(cfg Config, coins int, addrRNG, r *rand.Rand) []*wallet {
 			}
 			switch role {
 			case RoleSkilled:
-				w.skill = 0.60 + 0.06*r.Float64()
+				w.skill, w.picks = cfg.SkillRight+0.1*r.Float64(), cfg.SkillPicks
 				w.info.Label = fmt.Sprintf("skilled %d (%.0f%% right)", i, w.skill*100)
 				// Disciplined: steady sizes with the noise traders' mean.
 				w.baseUSD = noiseUSD * float64(0.6+0.8*r.Float64())
@@ -422,15 +422,11 @@ func (m *Market) act(out []event.Event, w *wallet, t time.Time) []event.Event {
 
 // pick chooses the coin and holding time of a new position, or returns ci < 0 when the
 // drawn coin is already held or was traded this tick. A skilled wallet picks its spot:
-// of skillPicks draws it takes the one with the largest coming move.
+// of its w.picks draws it takes the one with the largest coming move.
 func (m *Market) pick(w *wallet, r *rand.Rand) (ci, hold int) {
 	ci = -1
 	best := -1.0
-	picks := 1
-	if w.skill > 0 {
-		picks = skillPicks
-	}
-	for range picks {
+	for range max(1, w.picks) {
 		c := r.IntN(len(m.coins))
 		hd := w.holdMin + r.IntN(w.holdMax-w.holdMin+1)
 		if h := &w.hold[c]; h.lots != 0 || h.lastTick == m.tick {

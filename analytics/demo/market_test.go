@@ -66,6 +66,12 @@ func TestNewConfig(t *testing.T) {
 		{name: "too many wallets", cfg: Config{Wallets: MaxWallets + 1}, wantErr: true},
 		{name: "roles exceed wallets", cfg: Config{Wallets: 12}, wantErr: true},
 		{name: "skilled exceed wallets", cfg: Config{Wallets: 10, Skilled: 11, Whales: -1, Bots: -1}, wantErr: true},
+		{name: "subtle skill", cfg: Config{SkillRight: 0.6, SkillPicks: 3}, wantWallets: 60, wantCoins: 5},
+		{name: "skill below a coin toss", cfg: Config{SkillRight: 0.45}, wantErr: true},
+		{name: "skill above 0.9", cfg: Config{SkillRight: 0.95}, wantErr: true},
+		{name: "skill NaN", cfg: Config{SkillRight: math.NaN()}, wantErr: true},
+		{name: "negative picks", cfg: Config{SkillPicks: -1}, wantErr: true},
+		{name: "too many picks", cfg: Config{SkillPicks: 51}, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -146,8 +146,8 @@ func ExampleMarket_Wallets() {
 		fmt.Println(w.Address, w.Role, w.Label)
 	}
 	// Output:
-	// 0xf9d8ceaeca17a6da98084cc5bec0df9bfa5c6f4b skilled skilled 1 (62% right)
-	// 0x8d9b124ac05dfb147dac0dde34770442352fa0c7 skilled skilled 2 (64% right)
+	// 0xf9d8ceaeca17a6da98084cc5bec0df9bfa5c6f4b skilled skilled 1 (81% right)
+	// 0x8d9b124ac05dfb147dac0dde34770442352fa0c7 skilled skilled 2 (85% right)
 	// 0x44904582d02e3a57738d1fc14785d27682176d3a whale whale 1
 	// 0x004f11bd5d5c35ae99fa6df43c253c0e6e25ca92 bot bot 1
 	// 0x2460f96bb871191bce85b834ec613be12f5eb286 noise noise 1
