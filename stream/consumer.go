@@ -131,6 +131,7 @@ type shardWorker struct {
 
 	lastTrim        time.Time
 	lastMissingWarn time.Time // the last "not trimmed: a group is missing" warning
+	missingSince    time.Time // since when a required group has been missing (zero: none is)
 	// slots bounds the group's workers reading and committing at once (nil: no bound).
 	slots chan struct{}
 	// backlog: the last read came back full, so the next one will likely be too; a
@@ -506,15 +507,31 @@ func (w *shardWorker) maybeTrim(ctx context.Context) {
 	}
 	w.lastTrim = time.Now()
 	missing, err := trimAcked(ctx, w.rdb, w.name, w.cfg.Groups)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		w.log.Warn("trim failed", "stream", w.name, "err", err)
-	case missing != "" && time.Since(w.lastMissingWarn) >= time.Minute:
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("trim failed", "stream", w.name, "err", err)
+		}
+		return
+	}
+	if missing == "" {
+		w.missingSince = time.Time{}
+		return
+	}
+	// The stages of one process start together: a group missing for a few seconds is
+	// still on its way. One missing for longer is worth a warning a minute.
+	if w.missingSince.IsZero() {
+		w.missingSince = time.Now()
+	}
+	if time.Since(w.missingSince) >= missingGroupGrace && time.Since(w.lastMissingWarn) >= time.Minute {
 		w.lastMissingWarn = time.Now()
-		w.log.Warn("stream not trimmed: a consumer group has not started on it yet; start its stage, or the stream grows until producers wait",
-			"stream", w.name, "group", missing)
+		w.log.Warn("stream not trimmed: a consumer group has not started on it; start its stage, or the stream grows until producers wait",
+			"stream", w.name, "group", missing, "for", time.Since(w.missingSince).Round(time.Second))
 	}
 }
+
+// missingGroupGrace is how long a required group may be missing from a stream before
+// the worker that cannot trim it warns.
+const missingGroupGrace = 30 * time.Second
 
 // trimScript trims a stream up to the oldest entry some group still needs, in one
 // round trip: for each group its oldest pending entry, or else its last delivered one
