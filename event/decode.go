@@ -210,22 +210,30 @@ func (d *decoder) kind() Kind {
 	if !ok {
 		return ""
 	}
-	switch string(s) {
-	case "trade":
-		return KindTrade
-	case "transfer":
-		return KindTransfer
-	case "swap":
-		return KindSwap
-	case "fill":
-		return KindFill
-	case "position":
-		return KindPosition
-	case "price":
-		return KindPrice
+	if k, ok := kindOf(s); ok {
+		return k
 	}
 	d.fail(rejectf(ReasonUnknownKind, "kind", "%q", clip(s)))
 	return ""
+}
+
+// kindOf returns the Kind spelled s, and false when s is none of the six.
+func kindOf(s []byte) (Kind, bool) {
+	switch string(s) {
+	case "trade":
+		return KindTrade, true
+	case "transfer":
+		return KindTransfer, true
+	case "swap":
+		return KindSwap, true
+	case "fill":
+		return KindFill, true
+	case "position":
+		return KindPosition, true
+	case "price":
+		return KindPrice, true
+	}
+	return "", false
 }
 
 func (d *decoder) id() string {

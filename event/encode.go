@@ -191,12 +191,7 @@ func KindPrefix(body []byte) (k Kind, ok bool) {
 			if i+1 >= len(rest) || rest[i+1] != ',' {
 				return "", false
 			}
-			for _, k := range [...]Kind{KindTrade, KindTransfer, KindSwap, KindFill, KindPosition, KindPrice} {
-				if string(rest[:i]) == string(k) {
-					return k, true
-				}
-			}
-			return "", false
+			return kindOf(rest[:i])
 		}
 	}
 	return "", false
