@@ -62,21 +62,19 @@ func stageCatalog() []stageDef {
 // chaos test found the book missing the first ~140 trades of a feed that way). A
 // deployment that never runs one of the stages is warned that its streams are not
 // trimmed. Replay ensures the groups of its stages before producing instead.
-func (d *deps) requireEveryStage() {
-	d.scf.Groups = nil
-	for _, s := range stageCatalog() {
-		d.scf.Groups = append(d.scf.Groups, s.Name)
-	}
-}
+func (d *deps) requireEveryStage() { d.scf.Groups = catalogGroups() }
 
-// stageNames lists the catalog's names, for help and errors.
-func stageNames() string {
+// catalogGroups lists the catalog's names: its stages' consumer groups.
+func catalogGroups() []string {
 	var names []string
 	for _, s := range stageCatalog() {
 		names = append(names, s.Name)
 	}
-	return strings.Join(names, ", ")
+	return names
 }
+
+// stageNames lists the catalog's names, for help and errors.
+func stageNames() string { return strings.Join(catalogGroups(), ", ") }
 
 // selectStages parses --stage: "all" or a comma-separated list of names.
 func selectStages(spec string) ([]stageDef, error) {
