@@ -1,5 +1,5 @@
 // Package bench measures, in one run on one machine, how fast the spine moves events
-// end to end (a replay: read → decode → XADD → XREADGROUP → Postgres commit → XACK)
+// end to end (a replay: read → decode → XADD → XREADGROUP → Postgres commit)
 // beside the physical references it is built on: the raw Redis Streams round trip and
 // the raw Postgres write rates for rows like ours. It works in a scratch Postgres schema
 // and under a scratch Redis key prefix, both removed afterwards.

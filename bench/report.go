@@ -68,7 +68,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	b.WriteString("- **Redis round trip**: the two together (n / total time): the most events per second one stream can carry in and out, with nothing else to do. The end-to-end figure is compared with it.\n")
 	b.WriteString("- **Postgres COPY**: the same rows copied in one COPY into a table shaped like `events` (bytea primary key): the fastest way Postgres takes them.\n")
 	b.WriteString("- **Postgres unnest upsert**: the book stage's idempotent insert of the same rows, one statement and transaction per batch; compared with COPY.\n")
-	b.WriteString("- **End to end**: `pipeline.Replay` of the demo file in-process: read and decode the file, XADD to the shard streams, the book stage's XREADGROUP, one Postgres transaction per batch (events, book, checkpoint), XACK; timed until every event is committed.\n")
+	b.WriteString("- **End to end**: `pipeline.Replay` of the demo file in-process: read and decode the file, XADD to the shard streams, the book stage's XREADGROUP, one Postgres transaction per batch (events, book, checkpoint); timed until every event is committed.\n")
 	b.WriteString("- **Every stage on**: the same replay into a second fresh schema with every stage's consumer group reading the shard streams (the book, the windowed workers, the signal engine), timed until every stage has committed every event.\n")
 	b.WriteString("- **Stage X alone**: the same replay with only that stage's consumer group (the book alone is the end-to-end figure).\n\n")
 	fmt.Fprintf(&b, "Target: at least %s events/s end to end, and within %dx of the raw Redis round trip.\n", thousands(TargetEventsPerSec), TargetMaxFactor)

@@ -30,7 +30,7 @@ type LagCollector struct {
 func NewLagCollector(rdb redis.UniversalClient, scfg stream.Config, st *store.Store, groups, watermarkGroups []string) *LagCollector {
 	return &LagCollector{rdb: rdb, scfg: scfg, st: st, groups: groups, watermarks: watermarkGroups, now: time.Now,
 		lag: prometheus.NewDesc("coattail_group_lag_entries",
-			"Stream entries a consumer group has not committed yet (not delivered plus delivered but not acked), over all shards.",
+			"Stream entries not yet delivered to a consumer group (plus, for a group read with acks, delivered but not acked), over all shards; the stages read with NOACK, so a batch being committed is not counted.",
 			[]string{"group"}, nil),
 		wmDelay: prometheus.NewDesc("coattail_watermark_delay_seconds",
 			"Wall clock minus the source's watermark (its slowest shard), per windowed group and source.",
@@ -71,7 +71,8 @@ func (c *LagCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // GroupLag sums, over every shard stream, the entries group has not been delivered
-// (XINFO GROUPS lag, Redis 7) and those delivered but not acked (pending). A shard the
+// (XINFO GROUPS lag, Redis 7) and those delivered but not acked (pending; none for the
+// stages, which read with NOACK). A shard the
 // group does not read yet counts its whole length.
 func GroupLag(ctx context.Context, rdb redis.UniversalClient, scfg stream.Config, group string) (int64, error) {
 	shards := scfg.Shards

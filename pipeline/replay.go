@@ -146,7 +146,7 @@ func Replay(ctx context.Context, rdb redis.UniversalClient, st *store.Store, scf
 	groups := make([]string, len(stages))
 	for i, s := range stages {
 		groups[i] = s.Group
-		// Before producing: entries are trimmed once every existing group acked them.
+		// Before producing: entries are trimmed once every existing group committed them.
 		if err := stream.EnsureGroup(ctx, rdb, scfg, s.Group); err != nil {
 			return Summary{}, err
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,6 +129,12 @@ type shardWorker struct {
 	// lastRead is the group's last delivered id as this owner knows it (it is the
 	// only reader while it holds the lease).
 	lastRead string
+	// published is the committed position last published for trimming (committedKey).
+	published ID
+	// redeliver: entries up to this id are being read again after a rewind (an owner
+	// read them and died before committing), each for the redeliveries-th time.
+	redeliverTo  ID
+	redeliveries int64
 
 	lastTrim        time.Time
 	lastMissingWarn time.Time // the last "not trimmed: a group is missing" warning
@@ -191,8 +198,10 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 	if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
 		return err
 	}
-	// Drain what earlier owners read but never acked, oldest first, so the shard's
-	// entries are applied in stream order.
+	// Drain what earlier owners read into the pending list but never acked, oldest
+	// first, so the shard's entries are applied in stream order. (Reads are NOACK now,
+	// see readOwned; a pending list is left by an older version, or by a consumer of
+	// the group outside this runtime.)
 	start := "0-0"
 	for {
 		if stopped(stop) || !w.acquire(stop) {
@@ -208,6 +217,9 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 		}
 		start = next
 	}
+	if err := w.resume(ctx); err != nil {
+		return err
+	}
 	for {
 		if stopped(stop) || !w.acquire(stop) {
 			return nil
@@ -222,16 +234,15 @@ func (w *shardWorker) run(stop <-chan struct{}, hard context.Context) error {
 				return nil
 			}
 			if isNoGroup(err) { // the stream or group was deleted under us (FLUSHALL, restart without persistence)
-				if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
+				if err := w.resume(ctx); err != nil {
 					return err
 				}
-				w.lastRead = ""
 				continue
 			}
 			return fmt.Errorf("read %s: %w", w.name, err)
 		}
 		if len(msgs) > 0 {
-			err := w.process(ctx, msgs)
+			err := w.process(ctx, msgs, false)
 			w.releaseSlot()
 			if err != nil {
 				return err
@@ -272,35 +283,26 @@ func (w *shardWorker) reclaim(ctx context.Context, start string) (string, error)
 		if err := w.deliveries(ctx, entries); err != nil {
 			return "", err
 		}
-		if err := w.process(ctx, entries); err != nil {
+		if err := w.process(ctx, entries, true); err != nil {
 			return "", err
 		}
 	}
 	return next, nil
 }
 
-// errLeaseLost is returned by readOwned when the shard's lease is gone.
+// errLeaseLost is returned when the shard's lease is gone.
 var errLeaseLost = errors.New("shard lease lost")
 
-// readOwned reads up to Batch new entries for the group only while this consumer
-// holds the shard's lease, atomically (WATCH the lease, check it, then XREADGROUP in
-// MULTI/EXEC): a worker that outlived its lease (a long pause, a partition) can no
-// longer take entries into its pending list after another owner has drained the
-// shard's pending entries, which would strand them. WATCH and the check go in one
-// round trip, the transaction in a second. (A Lua script would make it one, but
-// copying every entry through Lua costs Redis more CPU than the round trip saves.)
-// With nothing new it returns the group's last delivered id, for the blocking wait.
-func (w *shardWorker) readOwned(ctx context.Context) ([]Entry, string, error) {
+// owned runs fn's commands in one MULTI/EXEC only while this consumer holds the shard's
+// lease, atomically: it WATCHes the lease and checks it in one round trip, then sends
+// the transaction in a second. A worker that outlived its lease (a long pause, a
+// partition) can no longer move the group: its reads would advance the group's last
+// delivered id past entries the next owner has not read, which would then never be
+// delivered. (A Lua script would make it one round trip, but copying every entry
+// through Lua costs Redis more CPU than the round trip saves.) fn may run more than once.
+func (w *shardWorker) owned(ctx context.Context, fn func(p redis.Pipeliner)) error {
 	lease := w.cfg.leaseKey(w.name, w.g.Group)
-	if w.lastRead == "" {
-		last, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
-		if err != nil {
-			return nil, "", err
-		}
-		w.lastRead = last
-	}
 	for {
-		var msgs []redis.XMessage
 		err := w.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			var owner *redis.StringCmd
 			_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -321,32 +323,126 @@ func (w *shardWorker) readOwned(ctx context.Context) ([]Entry, string, error) {
 				}
 				return gerr
 			}
-			var read *redis.XStreamSliceCmd
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				read = p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: w.g.Group, Consumer: w.g.Owner,
-					Streams: []string{w.name, ">"}, Count: int64(w.g.Batch), Block: -1})
+				fn(p)
 				return nil
 			})
 			if err != nil && !errors.Is(err, redis.Nil) {
 				return err
-			}
-			if res, rerr := read.Result(); rerr == nil && len(res) > 0 {
-				msgs = res[0].Messages
 			}
 			return nil
 		})
 		if errors.Is(err, redis.TxFailedErr) {
 			continue // the lease key was touched (our own renewal, or a takeover): check again
 		}
+		return err
+	}
+}
+
+// readOwned reads up to Batch new entries for the group, under the lease (owned). The
+// read is NOACK: the group keeps no pending list, since what this owner has applied is
+// its committed checkpoint in the sink, and a new owner moves the group back to that
+// checkpoint (resume); acking every entry and keeping a pending list cost Redis about
+// half of its CPU. The same transaction publishes the committed position when it
+// moved, for trimming. With nothing new it returns the group's last delivered id, for
+// the blocking wait.
+func (w *shardWorker) readOwned(ctx context.Context) ([]Entry, string, error) {
+	if w.lastRead == "" {
+		last, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
 		if err != nil {
 			return nil, "", err
 		}
-		if len(msgs) > 0 {
-			w.lastRead = msgs[len(msgs)-1].ID
-			return toEntries(msgs), "", nil
+		w.lastRead = last
+	}
+	var read *redis.XStreamSliceCmd
+	publish := w.published != w.last
+	err := w.owned(ctx, func(p redis.Pipeliner) {
+		if publish {
+			p.HSet(ctx, w.cfg.committedKey(w.name), w.g.Group, w.last.String())
 		}
+		read = p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: w.g.Group, Consumer: w.g.Owner,
+			Streams: []string{w.name, ">"}, Count: int64(w.g.Batch), Block: -1, NoAck: true})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if publish {
+		w.published = w.last
+	}
+	var msgs []redis.XMessage
+	if res, rerr := read.Result(); rerr == nil && len(res) > 0 {
+		msgs = res[0].Messages
+	}
+	if len(msgs) == 0 {
 		return nil, w.lastRead, nil
 	}
+	w.lastRead = msgs[len(msgs)-1].ID
+	es := toEntries(msgs)
+	if w.redeliveries > 0 {
+		if !w.last.Less(w.redeliverTo) {
+			w.redeliveries = 0 // committed past the rewound entries
+		} else {
+			for i := range es {
+				if id, err := ParseID(es[i].ID); err == nil && !w.redeliverTo.Less(id) {
+					es[i].Deliveries = w.redeliveries
+				}
+			}
+		}
+	}
+	return es, "", nil
+}
+
+// resume readies the group's reads of the shard, after a claim or after the stream or
+// group went away: it creates the group where it is missing; when the group was
+// delivered entries past the committed checkpoint (an owner read them and died, or
+// lost its connection, before committing them), it moves the group back to the
+// checkpoint so they are read again, counting how often that happened at this
+// checkpoint (an entry read again more than MaxDeliveries times is dead-lettered);
+// and it publishes the committed position for trimming. Under the lease (owned).
+func (w *shardWorker) resume(ctx context.Context) error {
+	if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
+		return err
+	}
+	delivered, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
+	if err != nil {
+		return err
+	}
+	d, err := ParseID(delivered)
+	if err != nil {
+		return fmt.Errorf("group %s on %s: last delivered id: %w", w.g.Group, w.name, err)
+	}
+	committed := w.last.String()
+	rewind := w.last.Less(d)
+	var n int64 = 1
+	if rewind {
+		prev, err := w.rdb.HGet(ctx, w.cfg.rewindsKey(w.name), w.g.Group).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("rewinds of %s on %s: %w", w.g.Group, w.name, err)
+		}
+		if at, count, ok := strings.Cut(prev, " "); ok && at == committed {
+			if c, err := strconv.ParseInt(count, 10, 64); err == nil {
+				n = c + 1
+			}
+		}
+	}
+	err = w.owned(ctx, func(p redis.Pipeliner) {
+		if rewind {
+			p.XGroupSetID(ctx, w.name, w.g.Group, committed)
+			p.HSet(ctx, w.cfg.rewindsKey(w.name), w.g.Group, committed+" "+strconv.FormatInt(n, 10))
+		}
+		p.HSet(ctx, w.cfg.committedKey(w.name), w.g.Group, committed)
+	})
+	if err != nil {
+		return fmt.Errorf("resume %s on %s: %w", w.g.Group, w.name, err)
+	}
+	w.published = w.last
+	w.lastRead, w.redeliveries = delivered, 0
+	if rewind {
+		w.lastRead, w.redeliverTo, w.redeliveries = committed, d, n+1
+		w.log.Info("reading again entries delivered but never committed", "stream", w.name, "group", w.g.Group,
+			"from", committed, "to", delivered, "delivery", n+1)
+	}
+	return nil
 }
 
 // lastDelivered is the group's last delivered id on stream.
@@ -393,13 +489,13 @@ func (w *shardWorker) deliveries(ctx context.Context, es []Entry) error {
 	return nil
 }
 
-// process commits one read batch and acks it.
-func (w *shardWorker) process(ctx context.Context, es []Entry) error {
+// process commits one read batch, and acks it when it came from the pending list.
+func (w *shardWorker) process(ctx context.Context, es []Entry, ack bool) error {
 	if len(es) == 0 {
 		return nil
 	}
 	t0 := time.Now()
-	var apply []Entry
+	apply := make([]Entry, 0, len(es))
 	var dead []DeadLetter
 	for _, e := range es {
 		id, err := ParseID(e.ID)
@@ -427,13 +523,15 @@ func (w *shardWorker) process(ctx context.Context, es []Entry) error {
 			w.g.Observe(w.shard, len(apply), len(dead), time.Since(t0))
 		}
 	}
-	ids := make([]string, len(es))
-	for i, e := range es {
-		ids[i] = e.ID
-	}
-	if err := w.rdb.XAck(ctx, w.name, w.g.Group, ids...).Err(); err != nil {
-		// The effects are committed; unacked entries are skipped by id when reclaimed.
-		return fmt.Errorf("ack %d entries on %s: %w", len(ids), w.name, err)
+	if ack {
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.ID
+		}
+		if err := w.rdb.XAck(ctx, w.name, w.g.Group, ids...).Err(); err != nil {
+			// The effects are committed; unacked entries are skipped by id when reclaimed.
+			return fmt.Errorf("ack %d entries on %s: %w", len(ids), w.name, err)
+		}
 	}
 	last, _ := ParseID(lastID)
 	if w.last.Less(last) {
@@ -534,11 +632,14 @@ func (w *shardWorker) maybeTrim(ctx context.Context) {
 const missingGroupGrace = 30 * time.Second
 
 // trimScript trims a stream up to the oldest entry some group still needs, in one
-// round trip: for each group its oldest pending entry, or else its last delivered one
-// (kept although done, which costs one entry and spares incrementing an id in Lua).
-// Ids are compared exactly, as decimal strings, part by part. KEYS: stream; ARGV: the
-// groups that must exist before anything is trimmed. Returns the entries trimmed, or
-// the name of a required group that is missing (nothing trimmed).
+// round trip: for each group its oldest pending entry, or else its last delivered one,
+// or its published committed position when that is older (the shard workers read with
+// NOACK, so the entries an owner has read but not committed are past it); the entry
+// at that id is kept although done, which costs one entry and spares incrementing an
+// id in Lua. Ids are compared exactly, as decimal strings, part by part. KEYS: stream,
+// its committed-position hash; ARGV: the groups that must exist before anything is
+// trimmed. Returns the entries trimmed, or the name of a required group that is
+// missing (nothing trimmed).
 var trimScript = redis.NewScript(`
 local function less(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
@@ -566,13 +667,16 @@ for _, g in ipairs(groups) do
     local p = redis.call('xpending', KEYS[1], f['name'])
     if p[1] > 0 then need = p[2] end
   end
+  local c = redis.call('hget', KEYS[2], f['name'])
+  if c and less(c, need) then need = c end
   if min == nil or less(need, min) then min = need end
 end
 if min == nil then return 0 end
 return redis.call('xtrim', KEYS[1], 'MINID', '~', min)`)
 
 // TrimAcked trims stream up to the oldest entry some group still needs: the oldest
-// pending entry of each group, or the last one it was delivered. Entries no group has
+// pending entry of each group, or the last one it was delivered, or the group's
+// committed position when a shard worker published an older one. Entries no group has
 // finished are never trimmed.
 func TrimAcked(ctx context.Context, rdb redis.UniversalClient, stream string) error {
 	_, err := trimAcked(ctx, rdb, stream, nil)
@@ -586,7 +690,7 @@ func trimAcked(ctx context.Context, rdb redis.UniversalClient, stream string, re
 	for i, g := range required {
 		args[i] = g
 	}
-	res, err := trimScript.Run(ctx, rdb, []string{stream}, args...).Result()
+	res, err := trimScript.Run(ctx, rdb, []string{stream, Config{}.committedKey(stream)}, args...).Result()
 	if err != nil {
 		return "", fmt.Errorf("trim %s: %w", stream, err)
 	}

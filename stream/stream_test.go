@@ -23,6 +23,7 @@ type memSink struct {
 	applied   map[string][]string // stream -> bodies in commit order
 	dead      map[string][]stream.DeadLetter
 	failBody  string // bodies containing this fail permanently
+	hangBody  string // a commit with a body containing this waits for its context (a worker stuck until killed)
 	transient int    // fail this many commits transiently
 	commits   int
 }
@@ -42,9 +43,17 @@ func (m *memSink) Claim(_ context.Context, s, g, _ string) (int64, string, error
 	return m.epoch[s+g], last, nil
 }
 
-func (m *memSink) Commit(_ context.Context, b stream.Batch) error {
+func (m *memSink) Commit(ctx context.Context, b stream.Batch) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, e := range b.Entries {
+		if m.hangBody != "" && strings.Contains(string(e.Body), m.hangBody) {
+			m.mu.Unlock()
+			<-ctx.Done()
+			m.mu.Lock()
+			return ctx.Err()
+		}
+	}
 	if m.epoch[b.Stream+b.Group] != b.Epoch {
 		return stream.ErrFenced
 	}
@@ -192,6 +201,80 @@ func TestPendingEntriesOfADeadConsumerAreReclaimedFirst(t *testing.T) {
 	}
 }
 
+// A worker reads with NOACK: entries it read and never committed (it died, or the
+// reply was lost) are in no pending list, and the group's last delivered id is past
+// them. The next owner moves the group back to the committed position.
+func TestEntriesReadButNeverCommittedAreReadAgain(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 100)
+	ctx := context.Background()
+	if err := rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// An owner read 40 entries and died before committing them; 10 were committed.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{cfg.Stream(0), ">"}, Count: 50, NoAck: true}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := newMemSink()
+	sink.last[cfg.Stream(0)+"book"] = res[0].Messages[9].ID
+	for i := 0; i < 10; i++ {
+		sink.applied[cfg.Stream(0)] = append(sink.applied[cfg.Stream(0)], fmt.Sprintf("e%06d", i))
+	}
+	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 16}, sink)
+	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 100 })
+	time.Sleep(100 * time.Millisecond)
+	inOrder(t, sink, cfg, 1, 100)
+	if _, d := sink.total(); d != 0 {
+		t.Fatalf("dead letters %d, want 0", d)
+	}
+}
+
+// An entry the owners keep dying on (read, never committed, owner killed) is read
+// again at most MaxDeliveries times in all, then dead-lettered.
+func TestReadAgainTooOftenIsDeadLettered(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, _ := stream.NewProducer(rdb, cfg)
+	produce(t, p, 1, 5)
+	sink := newMemSink()
+	sink.hangBody = "e000002"
+	g := stream.GroupConfig{MaxDeliveries: 3, Batch: 2, StopTimeout: 50 * time.Millisecond}
+	for run := 1; run <= 3; run++ {
+		g.Owner = fmt.Sprintf("owner-%d", run)
+		grp, cancel, done := runGroup(t, rdb, cfg, g, sink)
+		waitFor(t, "the owner stuck on e000002", func() bool {
+			a, _ := sink.total()
+			return a == 2 && len(grp.Owned()) == 1
+		})
+		time.Sleep(100 * time.Millisecond) // the read of e000002 is in flight
+		cancel()
+		<-done
+		if err := rdb.Del(context.Background(), cfg.Prefix+":lease:book:"+cfg.Stream(0)).Err(); err != nil {
+			t.Fatal(err) // as after the lease's TTL
+		}
+	}
+	// The fourth delivery is over MaxDeliveries: dead-lettered, and the rest applied.
+	runGroup(t, rdb, cfg, stream.GroupConfig{MaxDeliveries: 3, Batch: 2, Owner: "owner-4"}, sink)
+	waitFor(t, "settled", func() bool { a, d := sink.total(); return a+d == 5 })
+	d := sink.dead[cfg.Stream(0)]
+	var got []string
+	for _, x := range d {
+		got = append(got, string(x.Entry.Body)+" "+x.Reason)
+	}
+	// Entries are read two at a time: e000002 and e000003 were in the batch that hung.
+	if strings.Join(got, ",") != "e000002 max_deliveries,e000003 max_deliveries" {
+		t.Fatalf("dead letters = %v, want e000002 and e000003 as max_deliveries", got)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if a := strings.Join(sink.applied[cfg.Stream(0)], ","); a != "e000000,e000001,e000004" {
+		t.Fatalf("applied %s, want e000000,e000001,e000004", a)
+	}
+}
+
 func TestCommittedButUnackedEntriesAreNotAppliedTwice(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	cfg := stream.Config{Prefix: prefix, Shards: 1}
@@ -288,28 +371,31 @@ func TestTrimKeepsWhatASlowGroupStillNeeds(t *testing.T) {
 	rdb, prefix := testenv.Redis(t)
 	cfg := stream.Config{Prefix: prefix, Shards: 1}
 	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 100)
+	// XTRIM MINID ~ removes whole nodes of the stream (100 entries each by default).
+	produce(t, p, 1, 1000)
 	ctx := context.Background()
 	s := cfg.Stream(0)
 	_ = rdb.XGroupCreateMkStream(ctx, s, "fast", "0").Err()
 	_ = rdb.XGroupCreateMkStream(ctx, s, "slow", "0").Err()
-	res, _ := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "fast", Consumer: "a", Streams: []string{s, ">"}, Count: 100}).Result()
+	res, _ := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "fast", Consumer: "a", Streams: []string{s, ">"}, Count: 1000}).Result()
 	var ids []string
 	for _, m := range res[0].Messages {
 		ids = append(ids, m.ID)
 	}
 	rdb.XAck(ctx, s, "fast", ids...)
-	// slow read 60 and acked only the first 30.
-	res, _ = rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "slow", Consumer: "b", Streams: []string{s, ">"}, Count: 60}).Result()
-	rdb.XAck(ctx, s, "slow", ids[:30]...)
+	// slow read 600 and acked only the first 300.
+	_ = rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "slow", Consumer: "b", Streams: []string{s, ">"}, Count: 600}).Err()
+	rdb.XAck(ctx, s, "slow", ids[:300]...)
 	if err := stream.TrimAcked(ctx, rdb, s); err != nil {
 		t.Fatal(err)
 	}
 	left, _ := rdb.XRange(ctx, s, "-", "+").Result()
-	if len(left) == 0 || stream.CompareIDs(left[0].ID, ids[30]) > 0 {
-		t.Fatalf("trimmed past the slow group's oldest pending entry %s", ids[30])
+	if len(left) == 0 || stream.CompareIDs(left[0].ID, ids[300]) > 0 {
+		t.Fatalf("trimmed past the slow group's oldest pending entry %s", ids[300])
 	}
-	_ = res
+	if len(left) == 1000 {
+		t.Fatal("nothing trimmed, want the entries every group acked gone")
+	}
 }
 
 func TestTwoProcessesShareShardsAndHandOver(t *testing.T) {

@@ -1,0 +1,57 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/coattailcapital/coattail/internal/testenv"
+	"github.com/redis/go-redis/v9"
+)
+
+// A group read with NOACK keeps no pending list: its last delivered id is past what its
+// owner has committed. Trimming must keep everything after the committed position the
+// owner published, or entries read but not yet committed would be gone if it died.
+func TestTrimKeepsWhatAGroupReadButHasNotCommitted(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	ctx := context.Background()
+	cfg := Config{Prefix: prefix, Shards: 1}.withDefaults()
+	p, err := NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// XTRIM MINID ~ removes whole nodes of the stream (100 entries each by default).
+	var msgs []Message
+	for i := 0; i < 1000; i++ {
+		msgs = append(msgs, Message{Shard: 0, Key: []byte(fmt.Sprint(i)), Body: []byte(fmt.Sprintf("e%06d", i))})
+	}
+	if err := p.Add(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Stream(0)
+	if err := ensureGroup(ctx, rdb, s, "book"); err != nil {
+		t.Fatal(err)
+	}
+	// The owner read 600 and has committed 300 of them.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "a", Streams: []string{s, ">"}, Count: 600, NoAck: true}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := res[0].Messages
+	if err := rdb.HSet(ctx, cfg.committedKey(s), "book", read[299].ID).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := TrimAcked(ctx, rdb, s); err != nil {
+		t.Fatal(err)
+	}
+	left, err := rdb.XRange(ctx, s, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) == 0 || CompareIDs(left[0].ID, read[299].ID) > 0 {
+		t.Fatalf("%d entries left: trimmed past the committed position %s", len(left), read[299].ID)
+	}
+	if len(left) == 1000 {
+		t.Fatalf("nothing trimmed, want the entries before the committed position gone")
+	}
+}
