@@ -28,7 +28,7 @@ import (
 // Figure names, stable in the JSON output.
 const (
 	FigRedisXAdd      = "redis_xadd"
-	FigRedisRead      = "redis_xreadgroup_xack"
+	FigRedisRead      = "redis_xreadgroup"
 	FigRedisRoundTrip = "redis_round_trip"
 	FigPGCopy         = "postgres_copy"
 	FigPGUpsert       = "postgres_upsert"

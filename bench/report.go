@@ -64,7 +64,7 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 
 	b.WriteString("## What each figure is\n\n")
 	b.WriteString("- **Redis XADD**: every event's key and canonical body added to one fresh stream with pipelined XADDs.\n")
-	b.WriteString("- **Redis XREADGROUP + XACK**: one consumer reads them back in batches and acknowledges each batch before the next read.\n")
+	b.WriteString("- **Redis XREADGROUP NOACK**: one consumer reads them back in batches, without acks (as the stages read; their position is their Postgres checkpoint).\n")
 	b.WriteString("- **Redis round trip**: the two together (n / total time): the most events per second one stream can carry in and out, with nothing else to do. The end-to-end figure is compared with it.\n")
 	b.WriteString("- **Postgres COPY**: the same rows copied in one COPY into a table shaped like `events` (bytea primary key): the fastest way Postgres takes them.\n")
 	b.WriteString("- **Postgres unnest upsert**: the book stage's idempotent insert of the same rows, one statement and transaction per batch; compared with COPY.\n")
@@ -96,7 +96,7 @@ func shortName(name string) string {
 	case FigRedisXAdd:
 		return "Redis XADD"
 	case FigRedisRead:
-		return "Redis XREADGROUP + XACK"
+		return "Redis XREADGROUP NOACK"
 	case FigRedisRoundTrip:
 		return "Redis round trip"
 	case FigPGCopy:
