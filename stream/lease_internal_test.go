@@ -5,23 +5,13 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/coattailcapital/coattail/internal/testenv"
 )
 
 // A worker that outlived its lease must not read: its NOACK read would move the group's
 // last delivered id past entries the next owner has not read, which it would never see.
 func TestReadsAreGatedOnTheLease(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
+	rdb, cfg := producedStream(t, 1)
 	ctx := context.Background()
-	cfg := Config{Prefix: prefix, Shards: 1}.withDefaults()
-	p, err := NewProducer(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Add(ctx, []Message{{Shard: 0, Key: []byte("k"), Body: []byte("e1")}}); err != nil {
-		t.Fatal(err)
-	}
 	name := cfg.Stream(0)
 	if err := ensureGroup(ctx, rdb, name, "book"); err != nil {
 		t.Fatal(err)

@@ -133,6 +133,30 @@ func runGroup(t *testing.T, rdb *redis.Client, cfg stream.Config, g stream.Group
 	return grp, cancel, done
 }
 
+// oneShard is a one-shard stream config with n entries produced ("e000000", ...).
+func oneShard(t *testing.T, n int) (*redis.Client, stream.Config) {
+	t.Helper()
+	rdb, prefix := testenv.Redis(t)
+	cfg := stream.Config{Prefix: prefix, Shards: 1}
+	p, err := stream.NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(t, p, 1, n)
+	return rdb, cfg
+}
+
+// committedUpTo makes the sink hold stream's first n entries committed by group up
+// to lastID, as an earlier owner left it.
+func (m *memSink) committedUpTo(stream, group, lastID string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.last[stream+group] = lastID
+	for i := 0; i < n; i++ {
+		m.applied[stream] = append(m.applied[stream], fmt.Sprintf("e%06d", i))
+	}
+}
+
 // inOrder checks each shard's bodies were applied once each, in production order.
 func inOrder(t *testing.T, m *memSink, cfg stream.Config, shards, n int) {
 	t.Helper()
@@ -176,10 +200,7 @@ func TestGroupAppliesEverythingOnceInOrder(t *testing.T) {
 }
 
 func TestPendingEntriesOfADeadConsumerAreReclaimedFirst(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 100)
+	rdb, cfg := oneShard(t, 100)
 	ctx := context.Background()
 	// A consumer that read 40 entries and died before committing them.
 	if err := rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err(); err != nil {
@@ -205,10 +226,7 @@ func TestPendingEntriesOfADeadConsumerAreReclaimedFirst(t *testing.T) {
 // reply was lost) are in no pending list, and the group's last delivered id is past
 // them. The next owner moves the group back to the committed position.
 func TestEntriesReadButNeverCommittedAreReadAgain(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 100)
+	rdb, cfg := oneShard(t, 100)
 	ctx := context.Background()
 	if err := rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err(); err != nil {
 		t.Fatal(err)
@@ -219,10 +237,7 @@ func TestEntriesReadButNeverCommittedAreReadAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := newMemSink()
-	sink.last[cfg.Stream(0)+"book"] = res[0].Messages[9].ID
-	for i := 0; i < 10; i++ {
-		sink.applied[cfg.Stream(0)] = append(sink.applied[cfg.Stream(0)], fmt.Sprintf("e%06d", i))
-	}
+	sink.committedUpTo(cfg.Stream(0), "book", res[0].Messages[9].ID, 10)
 	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 16}, sink)
 	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 100 })
 	time.Sleep(100 * time.Millisecond)
@@ -235,10 +250,7 @@ func TestEntriesReadButNeverCommittedAreReadAgain(t *testing.T) {
 // An entry the owners keep dying on (read, never committed, owner killed) is read
 // again at most MaxDeliveries times in all, then dead-lettered.
 func TestReadAgainTooOftenIsDeadLettered(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 5)
+	rdb, cfg := oneShard(t, 5)
 	sink := newMemSink()
 	sink.hangBody = "e000002"
 	g := stream.GroupConfig{MaxDeliveries: 3, Batch: 2, StopTimeout: 50 * time.Millisecond}
@@ -276,10 +288,7 @@ func TestReadAgainTooOftenIsDeadLettered(t *testing.T) {
 }
 
 func TestCommittedButUnackedEntriesAreNotAppliedTwice(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 50)
+	rdb, cfg := oneShard(t, 50)
 	ctx := context.Background()
 	_ = rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err()
 	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{cfg.Stream(0), ">"}, Count: 20}).Result()
@@ -288,10 +297,7 @@ func TestCommittedButUnackedEntriesAreNotAppliedTwice(t *testing.T) {
 	}
 	// The dead consumer committed its 20 entries, then died before XACK.
 	sink := newMemSink()
-	sink.last[cfg.Stream(0)+"book"] = res[0].Messages[19].ID
-	for i := 0; i < 20; i++ {
-		sink.applied[cfg.Stream(0)] = append(sink.applied[cfg.Stream(0)], fmt.Sprintf("e%06d", i))
-	}
+	sink.committedUpTo(cfg.Stream(0), "book", res[0].Messages[19].ID, 20)
 	runGroup(t, rdb, cfg, stream.GroupConfig{}, sink)
 	waitFor(t, "all applied", func() bool { a, _ := sink.total(); return a == 50 })
 	time.Sleep(100 * time.Millisecond)
@@ -299,10 +305,7 @@ func TestCommittedButUnackedEntriesAreNotAppliedTwice(t *testing.T) {
 }
 
 func TestPoisonEntriesAreDeadLetteredAlone(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 30)
+	rdb, cfg := oneShard(t, 30)
 	sink := newMemSink()
 	sink.failBody = "e000017"
 	runGroup(t, rdb, cfg, stream.GroupConfig{Batch: 10}, sink)
@@ -318,10 +321,7 @@ func TestPoisonEntriesAreDeadLetteredAlone(t *testing.T) {
 }
 
 func TestRedeliveredTooOftenIsDeadLettered(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 3)
+	rdb, cfg := oneShard(t, 3)
 	ctx := context.Background()
 	_ = rdb.XGroupCreateMkStream(ctx, cfg.Stream(0), "book", "0").Err()
 	// Entry 0 was delivered 6 times to consumers that crashed on it.
@@ -459,10 +459,7 @@ func TestWaitedCountsOnlyBlockedTime(t *testing.T) {
 // A stream and group deleted under a running worker (FLUSHALL, a Redis restart without
 // persistence) are re-created, and new entries are processed.
 func TestGroupRecoversFromDeletedStream(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	cfg := stream.Config{Prefix: prefix, Shards: 1}
-	p, _ := stream.NewProducer(rdb, cfg)
-	produce(t, p, 1, 10)
+	rdb, cfg := oneShard(t, 10)
 	sink := newMemSink()
 	runGroup(t, rdb, cfg, stream.GroupConfig{}, sink)
 	waitFor(t, "first entries", func() bool { a, _ := sink.total(); return a == 10 })
@@ -470,6 +467,10 @@ func TestGroupRecoversFromDeletedStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := []stream.Message{{Shard: 0, Key: []byte("k"), Body: []byte("after-restart")}}
+	p, err := stream.NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "entry after the stream was deleted", func() bool {
 		_ = p.Add(context.Background(), msgs)
 		a, _ := sink.total()
@@ -477,8 +478,9 @@ func TestGroupRecoversFromDeletedStream(t *testing.T) {
 	})
 }
 
-// A client that retries commands itself could re-send a lost XREADGROUP and strand a
-// batch in the pending list (entries then apply out of order): NewGroup refuses it.
+// A client that retries commands itself could re-send a lost XREADGROUP and take a
+// second batch while the first is never seen (lost with NOACK reads, out of order with
+// a pending list): NewGroup refuses it.
 func TestGroupRefusesARetryingClient(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", MaxRetries: 3})
 	defer rdb.Close()

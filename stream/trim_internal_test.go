@@ -13,21 +13,9 @@ import (
 // owner has committed. Trimming must keep everything after the committed position the
 // owner published, or entries read but not yet committed would be gone if it died.
 func TestTrimKeepsWhatAGroupReadButHasNotCommitted(t *testing.T) {
-	rdb, prefix := testenv.Redis(t)
-	ctx := context.Background()
-	cfg := Config{Prefix: prefix, Shards: 1}.withDefaults()
-	p, err := NewProducer(rdb, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// XTRIM MINID ~ removes whole nodes of the stream (100 entries each by default).
-	var msgs []Message
-	for i := 0; i < 1000; i++ {
-		msgs = append(msgs, Message{Shard: 0, Key: []byte(fmt.Sprint(i)), Body: []byte(fmt.Sprintf("e%06d", i))})
-	}
-	if err := p.Add(ctx, msgs); err != nil {
-		t.Fatal(err)
-	}
+	rdb, cfg := producedStream(t, 1000)
+	ctx := context.Background()
 	s := cfg.Stream(0)
 	if err := ensureGroup(ctx, rdb, s, "book"); err != nil {
 		t.Fatal(err)
@@ -54,4 +42,23 @@ func TestTrimKeepsWhatAGroupReadButHasNotCommitted(t *testing.T) {
 	if len(left) == 1000 {
 		t.Fatalf("nothing trimmed, want the entries before the committed position gone")
 	}
+}
+
+// producedStream is a one-shard config with n entries produced on its stream.
+func producedStream(t *testing.T, n int) (*redis.Client, Config) {
+	t.Helper()
+	rdb, prefix := testenv.Redis(t)
+	cfg := Config{Prefix: prefix, Shards: 1}.withDefaults()
+	p, err := NewProducer(rdb, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, Message{Shard: 0, Key: []byte(fmt.Sprint(i)), Body: []byte(fmt.Sprintf("e%d", i+1))})
+	}
+	if err := p.Add(context.Background(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	return rdb, cfg
 }
