@@ -434,6 +434,24 @@ func (w *Writes) Profiles(rows []ProfileRow) {
 }
 
 // WalletProfile returns a wallet's profile; ErrNotFound when it has none.
+// ProfiledBots returns the wallets whose whale profile flags them as bot-like (many
+// trades a minute, or a market-making pattern), for the alpha ranking to exclude.
+func (s *Store) ProfiledBots(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT wallet FROM wallet_profiles WHERE bot_high_frequency OR bot_market_maker`)
+	if err != nil {
+		return nil, fmt.Errorf("profiled bots: %w", err)
+	}
+	ws, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("profiled bots: %w", err)
+	}
+	out := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		out[w] = true
+	}
+	return out, nil
+}
+
 func (s *Store) WalletProfile(ctx context.Context, wallet string) (ProfileRow, error) {
 	var r ProfileRow
 	err := s.pool.QueryRow(ctx, `SELECT wallet, volume_usd, trades, avg_size_usd, largest_usd, typical_hold_seconds,

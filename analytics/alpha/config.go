@@ -55,6 +55,10 @@ type Config struct {
 	MaxTradeShare float64
 	// Bots says how bot and market-maker wallets are found and excluded.
 	Bots BotConfig
+	// Flagged wallets are excluded whatever their record, with ReasonProfiledBot: the
+	// wallets the whale profiler flags as bot-like (many trades a minute, a
+	// market-making pattern; store.ProfiledBots). Nil: none.
+	Flagged map[string]bool
 }
 
 // BotConfig is the bot and market-maker heuristic. A wallet (with at least MinObs

@@ -18,6 +18,8 @@ const (
 	ReasonFewObs   Reason = "few_observations" // fewer than MinObs scored actions
 	ReasonBotRate  Reason = "bot_rate"         // trades far faster than the typical wallet
 	ReasonBotChurn Reason = "bot_churn"        // holds far shorter than the typical wallet
+	// ReasonProfiledBot: the whale profiler flags the wallet as bot-like (Config.Flagged).
+	ReasonProfiledBot Reason = "profiled_bot"
 )
 
 // Score is a wallet's skill estimate. Outcomes are in z units (see Outcome): excess
@@ -152,6 +154,9 @@ func (s *Scorer) ScoreOutcomes(actions []Action, outs []Outcome, asOf time.Time)
 	}
 	s.flagBots(scores)
 	for i := range scores {
+		if !scores[i].Excluded && s.cfg.Flagged[scores[i].Wallet] {
+			scores[i].Excluded, scores[i].Reason = true, ReasonProfiledBot
+		}
 		if !scores[i].Excluded && scores[i].N < s.cfg.MinObs {
 			scores[i].Excluded, scores[i].Reason = true, ReasonFewObs
 		}

@@ -182,17 +182,22 @@ func TestBotsExcluded(t *testing.T) {
 	// A churner: trades as often as the others but holds for a minute.
 	as = append(as, trader{wallet: "churn", coin: "X", usd: 50, skill: 0.5, hold: time.Minute, gap: 3 * time.Hour, seed: 4}.trips(t, s)...)
 	tests := []struct {
-		name   string
-		bots   BotConfig
-		reason map[string]Reason
+		name    string
+		bots    BotConfig
+		flagged map[string]bool
+		reason  map[string]Reason
 	}{
-		{"on", BotConfig{}, map[string]Reason{"fast": ReasonBotRate, "churn": ReasonBotChurn, "noise00": ReasonNone}},
-		{"off", BotConfig{Disable: true}, map[string]Reason{"fast": ReasonNone, "churn": ReasonNone, "noise00": ReasonNone}},
+		{"on", BotConfig{}, nil, map[string]Reason{"fast": ReasonBotRate, "churn": ReasonBotChurn, "noise00": ReasonNone}},
+		{"off", BotConfig{Disable: true}, nil, map[string]Reason{"fast": ReasonNone, "churn": ReasonNone, "noise00": ReasonNone}},
+		// The profiler's flags exclude a wallet the relative heuristic lets through; a
+		// wallet both flag keeps the heuristic's reason.
+		{"profiled", BotConfig{}, map[string]bool{"noise03": true, "fast": true},
+			map[string]Reason{"fast": ReasonBotRate, "churn": ReasonBotChurn, "noise03": ReasonProfiledBot}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := minuteConfig()
-			cfg.Bots = tt.bots
+			cfg.Bots, cfg.Flagged = tt.bots, tt.flagged
 			scores := mustScorer(t, cfg).Score(as, s, time.Time{})
 			for _, sc := range scores {
 				want, named := tt.reason[sc.Wallet]

@@ -60,7 +60,8 @@ func cmdRescore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := rescore.Config{}
+	// A board as of now also leaves out the wallets the whale profiler flags as bots.
+	cfg := rescore.Config{ProfiledBots: true}
 	if *window != "" {
 		if err := checkWindow(*window); err != nil {
 			return err
@@ -227,7 +228,7 @@ func cmdLeaderboard(ctx context.Context, a *app, args []string) error {
 // stored events: the first `leaderboard` after a replay ranks by skill without a
 // separate `rescore`.
 func ensureFresh(ctx context.Context, st *store.Store, log *slog.Logger, window string, asOf time.Time) error {
-	did, s, err := rescore.Fresh(ctx, st, rescore.Config{}, window, asOf, freshWithin)
+	did, s, err := rescore.Fresh(ctx, st, rescore.Config{ProfiledBots: true}, window, asOf, freshWithin)
 	if err != nil {
 		return fmt.Errorf("score the stored events: %w", err)
 	}
@@ -522,7 +523,7 @@ func startRescorer(ctx context.Context, g *errgroup.Group, st *store.Store, log 
 		return fmt.Errorf("%w: --rescore-every: %v", errUsage, err)
 	}
 	// The first board comes early (a fresh demo has caught up by then), then on schedule.
-	r := &rescore.Runner{Store: st, Interval: d, First: min(d, 15*time.Second), Logger: log}
+	r := &rescore.Runner{Store: st, Config: rescore.Config{ProfiledBots: true}, Interval: d, First: min(d, 15*time.Second), Logger: log}
 	g.Go(func() error { return r.Run(ctx) })
 	return nil
 }

@@ -129,4 +129,34 @@ func TestCLIAlphaRealPath(t *testing.T) {
 		t.Fatalf("eval: %s", r)
 	}
 	t.Logf("eval: mean precision@5 over 3 splits: score %.2f, PnL %.2f", ev.Mean.Score.Precision, ev.Mean.PnL.Precision)
+
+	// The whale profiler's bot flags: a wallet it flags leaves the board as of now (a
+	// rescore, and the periodic one of `run`), not a board as of an earlier time.
+	top := board[0]
+	if _, err := s.st.Pool().Exec(t.Context(), `UPDATE wallet_profiles SET bot_market_maker = true WHERE wallet = $1`, top); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.cli.run(t, "rescore", "--window", "all"); r.code != 0 {
+		t.Fatalf("rescore: %s", r)
+	}
+	_, all, err = s.st.LatestScores(t.Context(), "all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range all {
+		if w.Wallet == top && (w.Rank != 0 || w.Eligible || w.Reason != "profiled_bot") {
+			t.Errorf("wallet %s flagged by the profiler: rank %d, eligible %v, reason %q; want it unranked as profiled_bot", top, w.Rank, w.Eligible, w.Reason)
+		}
+	}
+	if r := s.cli.run(t, "leaderboard", "--json", "--limit", "1000"); r.code != 0 || strings.Contains(r.stdout, top) {
+		t.Errorf("the board as of now still shows the flagged wallet %s: %s", top, r)
+	}
+	if r := s.cli.run(t, "rescore", "--window", "all", "--as-of", mid); r.code != 0 {
+		t.Fatalf("rescore --as-of %s: %s", mid, r)
+	}
+	if r := s.cli.run(t, "leaderboard", "--json", "--limit", "1000", "--as-of", mid, "--no-rescore"); r.code != 0 {
+		t.Fatalf("leaderboard --as-of %s: %s", mid, r)
+	} else if !strings.Contains(r.stdout, top) {
+		t.Errorf("the board as of %s, before the profile, lost the flagged wallet %s: %s", mid, top, r)
+	}
 }

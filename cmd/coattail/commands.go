@@ -72,12 +72,15 @@ func cmdMigrate(ctx context.Context, a *app, args []string) error {
 func cmdRun(ctx context.Context, a *app, args []string) error {
 	fs, c := a.flags("run", "[flags]")
 	seed := fs.Int64("demo-seed", 1, "seed of the demo market (the same seed plays the same market)")
-	tps := fs.Float64("demo-speed", 4, "demo market ticks per second (each tick is 1/speed seconds of event time)")
+	// One tick a second keeps the demo's wallets at a human pace (a noise trader's
+	// busiest minute: 11-19 trades), so the whale profiler's absolute bot thresholds
+	// (30 trades a minute) flag its bots and not everyone.
+	tps := fs.Float64("demo-speed", 1, "demo market ticks per second (each tick is 1/speed seconds of event time)")
 	wallets := fs.Int("demo-wallets", 60, "wallets trading in the demo market")
 	noDemo := fs.Bool("no-demo", false, "do not play the demo market (serve and process what other sources produce)")
 	sources := fs.String("sources", env(a.getenv, "SOURCES", "demo"), "comma-separated sources: demo, binance, coinbase, hyperliquid (env COATTAIL_SOURCES; each reads its COATTAIL_<SOURCE>_* settings)")
 	noChat := fs.Bool("no-chat", false, "do not open the console chat even on a terminal")
-	demoHistory := fs.Duration("demo-history", 30*time.Minute, "start the demo market this far in the past and catch up at once (0: start now)")
+	demoHistory := fs.Duration("demo-history", 2*time.Hour, "start the demo market this far in the past and catch up at once (0: start now)")
 	rescoreEveryF := rescoreEvery(fs, a.getenv)
 	if err := parse(fs, c, args); err != nil {
 		return err
@@ -339,7 +342,7 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 	fs, c := a.flags("ingest", "--source demo|binance|coinbase|hyperliquid|ethereum[,...] [--seed N] [--speed TICKS/S] [--from-block N]")
 	source := fs.String("source", env(a.getenv, "SOURCES", "demo"), "comma-separated sources to run (demo, binance, coinbase, hyperliquid, ethereum; env COATTAIL_SOURCES)")
 	seed := fs.Int64("seed", 1, "demo market seed")
-	tps := fs.Float64("speed", 4, "demo ticks per second")
+	tps := fs.Float64("speed", 1, "demo ticks per second")
 	fromBlock := fs.Uint64("from-block", 0, "ethereum: backfill from this block, over COATTAIL_ETH_FROM_BLOCK and the stored checkpoint")
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics, /healthz and /readyz on this address (off when empty)")
 	if err := parse(fs, c, args); err != nil {
@@ -403,7 +406,11 @@ func describeSources(names []string, seed int64, tps float64) string {
 	for i, n := range names {
 		out[i] = n
 		if n == "demo" {
-			out[i] = fmt.Sprintf("demo market (seed %d, %.3g ticks/s)", seed, tps)
+			unit := "ticks/s"
+			if tps == 1 {
+				unit = "tick/s"
+			}
+			out[i] = fmt.Sprintf("demo market (seed %d, %.3g %s)", seed, tps, unit)
 		}
 	}
 	return strings.Join(out, ", ")

@@ -84,21 +84,31 @@ func Save(ctx context.Context, st *store.Store, h *History, cfg Config, asOf tim
 // Rescore recomputes the scores from the stored events as of asOf (zero: the newest
 // stored event's time) and saves one run per window, replacing runs of the same
 // (window, as-of). With no stored events it saves nothing and returns a zero AsOf.
+// With cfg.ProfiledBots, a board as of the newest event (not an earlier one) also
+// excludes the wallets the whale profiler flags as bots.
 func Rescore(ctx context.Context, st *store.Store, cfg Config, asOf time.Time) (Summary, error) {
 	t0 := time.Now()
-	if asOf.IsZero() {
-		newest, err := st.NewestEventTime(ctx)
-		if err != nil {
+	var newest time.Time
+	if asOf.IsZero() || cfg.ProfiledBots {
+		var err error
+		if newest, err = st.NewestEventTime(ctx); err != nil {
 			return Summary{}, err
 		}
-		if newest.IsZero() {
-			return Summary{}, nil
+		if asOf.IsZero() {
+			if newest.IsZero() {
+				return Summary{}, nil
+			}
+			asOf = newest
 		}
-		asOf = newest
 	}
 	h, err := Load(ctx, st, asOf, cfg)
 	if err != nil && !errors.Is(err, ErrUndecodable) {
 		return Summary{}, err
+	}
+	if cfg.ProfiledBots && !asOf.Before(newest) {
+		if cfg.Alpha.Flagged, err = st.ProfiledBots(ctx); err != nil {
+			return Summary{}, err
+		}
 	}
 	runs, err := Save(ctx, st, h, cfg, asOf)
 	if err != nil {
