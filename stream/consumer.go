@@ -403,10 +403,11 @@ func (w *shardWorker) resume(ctx context.Context) error {
 	if err := ensureGroup(ctx, w.rdb, w.name, w.g.Group); err != nil {
 		return err
 	}
-	delivered, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
+	info, err := groupInfo(ctx, w.rdb, w.name, w.g.Group)
 	if err != nil {
 		return err
 	}
+	delivered := info.LastDeliveredID
 	d, err := ParseID(delivered)
 	if err != nil {
 		return fmt.Errorf("group %s on %s: last delivered id: %w", w.g.Group, w.name, err)
@@ -414,7 +415,20 @@ func (w *shardWorker) resume(ctx context.Context) error {
 	committed := w.last.String()
 	rewind := w.last.Less(d)
 	var n int64 = 1
+	setID := []any{"xgroup", "setid", w.name, w.g.Group, committed}
 	if rewind {
+		// Keep Redis's lag of the group known: its entries-read counter goes back by
+		// the entries being read again (without it, XINFO shows no lag until the group
+		// has caught up with the stream's end).
+		if info.EntriesRead > 0 {
+			again, err := w.rdb.XRange(ctx, w.name, "("+committed, delivered).Result()
+			if err != nil {
+				return fmt.Errorf("entries to read again on %s: %w", w.name, err)
+			}
+			if read := info.EntriesRead - int64(len(again)); read >= 0 {
+				setID = append(setID, "entriesread", read)
+			}
+		}
 		prev, err := w.rdb.HGet(ctx, w.cfg.rewindsKey(w.name), w.g.Group).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("rewinds of %s on %s: %w", w.g.Group, w.name, err)
@@ -427,7 +441,7 @@ func (w *shardWorker) resume(ctx context.Context) error {
 	}
 	err = w.owned(ctx, func(p redis.Pipeliner) {
 		if rewind {
-			p.XGroupSetID(ctx, w.name, w.g.Group, committed)
+			p.Do(ctx, setID...)
 			p.HSet(ctx, w.cfg.rewindsKey(w.name), w.g.Group, committed+" "+strconv.FormatInt(n, 10))
 		}
 		p.HSet(ctx, w.cfg.committedKey(w.name), w.g.Group, committed)
@@ -447,16 +461,22 @@ func (w *shardWorker) resume(ctx context.Context) error {
 
 // lastDelivered is the group's last delivered id on stream.
 func lastDelivered(ctx context.Context, rdb redis.UniversalClient, stream, group string) (string, error) {
+	g, err := groupInfo(ctx, rdb, stream, group)
+	return g.LastDeliveredID, err
+}
+
+// groupInfo is XINFO GROUPS of group on stream.
+func groupInfo(ctx context.Context, rdb redis.UniversalClient, stream, group string) (redis.XInfoGroup, error) {
 	groups, err := rdb.XInfoGroups(ctx, stream).Result()
 	if err != nil {
-		return "", fmt.Errorf("groups of %s: %w", stream, err)
+		return redis.XInfoGroup{}, fmt.Errorf("groups of %s: %w", stream, err)
 	}
 	for _, g := range groups {
 		if g.Name == group {
-			return g.LastDeliveredID, nil
+			return g, nil
 		}
 	}
-	return "", fmt.Errorf("NOGROUP no group %s on %s", group, stream)
+	return redis.XInfoGroup{}, fmt.Errorf("NOGROUP no group %s on %s", group, stream)
 }
 
 func stopped(stop <-chan struct{}) bool {

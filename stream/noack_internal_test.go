@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/coattailcapital/coattail/internal/testenv"
 	"github.com/redis/go-redis/v9"
@@ -61,4 +62,51 @@ func producedStream(t *testing.T, n int) (*redis.Client, Config) {
 		t.Fatal(err)
 	}
 	return rdb, cfg
+}
+
+// A new owner moves the group back to its committed position, keeping Redis's lag of
+// the group known, and counts the rewind.
+func TestResumeMovesTheGroupBackToTheCheckpoint(t *testing.T) {
+	rdb, cfg := producedStream(t, 100)
+	ctx := context.Background()
+	s := cfg.Stream(0)
+	if err := ensureGroup(ctx, rdb, s, "book"); err != nil {
+		t.Fatal(err)
+	}
+	// An owner read 50 entries and committed the first 10 before it died.
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{s, ">"}, Count: 50, NoAck: true}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := res[0].Messages
+	committed, _ := ParseID(read[9].ID)
+	w := &shardWorker{rdb: rdb, cfg: cfg, g: GroupConfig{Group: "book", Owner: "next"}.withDefaults(), name: s, last: committed}
+	w.log = w.g.Logger
+	if err := rdb.Set(ctx, cfg.leaseKey(s, "book"), "next", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for run := int64(1); run <= 2; run++ {
+		if err := w.resume(ctx); err != nil {
+			t.Fatal(err)
+		}
+		info, err := groupInfo(ctx, rdb, s, "book")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.LastDeliveredID != read[9].ID || info.EntriesRead != 10 || info.Lag != 90 {
+			t.Fatalf("rewind %d: group at %s, entries read %d, lag %d; want %s, 10 and 90",
+				run, info.LastDeliveredID, info.EntriesRead, info.Lag, read[9].ID)
+		}
+		if w.redeliveries != run+1 || w.redeliverTo.String() != read[49].ID {
+			t.Fatalf("rewind %d: entries up to %s read for the %d. time, want up to %s for the %d. time",
+				run, w.redeliverTo, w.redeliveries, read[49].ID, run+1)
+		}
+		if c := rdb.HGet(ctx, cfg.committedKey(s), "book").Val(); c != read[9].ID {
+			t.Fatalf("published committed position %q, want %s", c, read[9].ID)
+		}
+		// The next owner dies too, having read the same entries again.
+		if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "next", Streams: []string{s, ">"}, Count: 40, NoAck: true}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
