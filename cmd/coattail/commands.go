@@ -140,9 +140,19 @@ func cmdRun(ctx context.Context, a *app, args []string) error {
 	startSignalSide(gctx, g, d)
 	step := time.Duration(float64(time.Second) / *tps)
 	// The demo market starts --demo-history in the past and catches up at once, so the
-	// leaderboard, bars and profiles have something to show from the first minute.
-	backlog := int(*demoHistory / step)
-	start := time.Now().UTC().Truncate(step).Add(-time.Duration(backlog) * step)
+	// leaderboard, bars and profiles have something to show from the first minute; on
+	// a database with events of an earlier run, only after them.
+	var newest time.Time
+	if slices.Contains(names, "demo") {
+		if newest, err = d.st.NewestEventTime(ctx); err != nil {
+			return err
+		}
+	}
+	start, backlog := demoStart(time.Now(), *demoHistory, step, newest)
+	if backlog < int(*demoHistory/step) {
+		fmt.Fprintf(a.stderr, "coattail: this database has events up to %s: the demo market starts after them, with %s of history instead of %s\n",
+			newest.Format(time.RFC3339), (time.Duration(backlog) * step).Round(time.Second), *demoHistory)
+	}
 	mk, err := demo.New(demo.Config{Seed: *seed, Wallets: *wallets, Step: step, Start: start,
 		FirstID: uint64(start.UnixMicro())})
 	if err != nil {
@@ -395,6 +405,24 @@ func cmdIngest(ctx context.Context, a *app, args []string) error {
 		err = nil
 	}
 	return err
+}
+
+// demoStart is where the demo market of a run starts and how many ticks it catches up:
+// history before now, but never before newest (the newest stored event, zero when
+// none). The demo market of a seed trades with the same wallets in every run but on a
+// price path of its own, so a run whose history overlapped an earlier run's would give
+// the same minutes two sets of prices, and the skill scores, measured against those
+// prices, would be noise.
+func demoStart(now time.Time, history, step time.Duration, newest time.Time) (time.Time, int) {
+	now = now.UTC().Truncate(step)
+	backlog := int(history / step)
+	if !newest.IsZero() {
+		after := newest.UTC().Truncate(step).Add(step)
+		if n := int(now.Sub(after) / step); n < backlog {
+			backlog = max(n, 0)
+		}
+	}
+	return now.Add(-time.Duration(backlog) * step), backlog
 }
 
 // describeSources says what run plays, for its start-up line.
