@@ -54,6 +54,7 @@ func (e env) start(t testing.TB, ctx context.Context, args ...string) *proc {
 	p := &proc{cmd: cmd, stdout: &testenv.SyncBuffer{}, stderr: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
 	cmd.WaitDelay = 5 * time.Second
+	testenv.DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start coattail %s: %v", strings.Join(args, " "), err)
 	}

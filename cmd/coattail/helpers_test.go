@@ -49,6 +49,7 @@ func (c cli) with(kv ...string) cli {
 // command prepares a run; the process's own COATTAIL_* variables are not inherited.
 func (c cli) command(ctx context.Context, args ...string) (*exec.Cmd, *testenv.SyncBuffer, *testenv.SyncBuffer) {
 	cmd := exec.CommandContext(ctx, coattailBin, args...)
+	testenv.DieWithParent(cmd)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "COATTAIL_") {
 			cmd.Env = append(cmd.Env, kv)

@@ -70,6 +70,7 @@ func (r *PrivateRedis) Start() {
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
 		"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "")
 	cmd.Stdout, cmd.Stderr = nil, nil
+	DieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
