@@ -24,6 +24,7 @@ type memSink struct {
 	dead      map[string][]stream.DeadLetter
 	failBody  string // bodies containing this fail permanently
 	hangBody  string // a commit with a body containing this waits for its context (a worker stuck until killed)
+	hung      int    // commits that have waited so
 	transient int    // fail this many commits transiently
 	commits   int
 }
@@ -48,6 +49,7 @@ func (m *memSink) Commit(ctx context.Context, b stream.Batch) error {
 	defer m.mu.Unlock()
 	for _, e := range b.Entries {
 		if m.hangBody != "" && strings.Contains(string(e.Body), m.hangBody) {
+			m.hung++
 			m.mu.Unlock()
 			<-ctx.Done()
 			m.mu.Lock()
@@ -258,10 +260,13 @@ func TestReadAgainTooOftenIsDeadLettered(t *testing.T) {
 		g.Owner = fmt.Sprintf("owner-%d", run)
 		grp, cancel, done := runGroup(t, rdb, cfg, g, sink)
 		waitFor(t, "the owner stuck on e000002", func() bool {
-			a, _ := sink.total()
-			return a == 2 && len(grp.Owned()) == 1
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			return sink.hung == run && len(sink.applied[cfg.Stream(0)]) == 2
 		})
-		time.Sleep(100 * time.Millisecond) // the read of e000002 is in flight
+		if len(grp.Owned()) != 1 {
+			t.Fatalf("run %d: owner of %d shards, want 1", run, len(grp.Owned()))
+		}
 		cancel()
 		<-done
 		if err := rdb.Del(context.Background(), cfg.Prefix+":lease:book:"+cfg.Stream(0)).Err(); err != nil {
