@@ -60,8 +60,9 @@ func cmdRescore(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A board as of now also leaves out the wallets the whale profiler flags as bots.
-	cfg := rescore.Config{ProfiledBots: true}
+	// A board as of now also leaves out the wallets the whale profiler flags as bots
+	// (their profiles are as of now, so an earlier board does not use them).
+	cfg := rescore.Config{ProfiledBots: *asOfS == ""}
 	if *window != "" {
 		if err := checkWindow(*window); err != nil {
 			return err

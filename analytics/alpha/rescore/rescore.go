@@ -84,28 +84,24 @@ func Save(ctx context.Context, st *store.Store, h *History, cfg Config, asOf tim
 // Rescore recomputes the scores from the stored events as of asOf (zero: the newest
 // stored event's time) and saves one run per window, replacing runs of the same
 // (window, as-of). With no stored events it saves nothing and returns a zero AsOf.
-// With cfg.ProfiledBots, a board as of the newest event (not an earlier one) also
-// excludes the wallets the whale profiler flags as bots.
+// With cfg.ProfiledBots it also excludes the wallets the whale profiler flags as bots.
 func Rescore(ctx context.Context, st *store.Store, cfg Config, asOf time.Time) (Summary, error) {
 	t0 := time.Now()
-	var newest time.Time
-	if asOf.IsZero() || cfg.ProfiledBots {
-		var err error
-		if newest, err = st.NewestEventTime(ctx); err != nil {
+	if asOf.IsZero() {
+		newest, err := st.NewestEventTime(ctx)
+		if err != nil {
 			return Summary{}, err
 		}
-		if asOf.IsZero() {
-			if newest.IsZero() {
-				return Summary{}, nil
-			}
-			asOf = newest
+		if newest.IsZero() {
+			return Summary{}, nil
 		}
+		asOf = newest
 	}
 	h, err := Load(ctx, st, asOf, cfg)
 	if err != nil && !errors.Is(err, ErrUndecodable) {
 		return Summary{}, err
 	}
-	if cfg.ProfiledBots && !asOf.Before(newest) {
+	if cfg.ProfiledBots {
 		if cfg.Alpha.Flagged, err = st.ProfiledBots(ctx); err != nil {
 			return Summary{}, err
 		}
@@ -201,6 +197,8 @@ func Fresh(ctx context.Context, st *store.Store, cfg Config, window string, asOf
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return false, Summary{}, err
 	}
+	// The profiles are as of now: only a board as of the newest event uses them.
+	cfg.ProfiledBots = cfg.ProfiledBots && want.Equal(newest)
 	s, err := Rescore(ctx, st, cfg, want)
 	return err == nil, s, err
 }

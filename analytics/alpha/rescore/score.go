@@ -18,9 +18,9 @@ type Config struct {
 	// Windows are the windows scored. Defaults to store.ScoreWindows(): 7d, 30d, all.
 	Windows []string
 	// ProfiledBots, for Rescore, also excludes the wallets the whale profiler flags as
-	// bot-like (store.ProfiledBots, into Alpha.Flagged) from a board as of the newest
-	// stored event. The profiles are as of now, so a board as of an earlier time does
-	// not use them: it would know what the wallets did later.
+	// bot-like (store.ProfiledBots, into Alpha.Flagged). The profiles are as of now, so
+	// set it only for a board as of the newest stored event (Fresh clears it for an
+	// earlier one): a board as of an earlier time would know what the wallets did later.
 	ProfiledBots bool
 }
 
