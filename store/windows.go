@@ -433,7 +433,6 @@ func (w *Writes) Profiles(rows []ProfileRow) {
 		wallet, vol, trades, avg, largest, hold, coins, first, last, style, buy, perMin, hf, mm, state)
 }
 
-// WalletProfile returns a wallet's profile; ErrNotFound when it has none.
 // ProfiledBots returns the wallets whose whale profile flags them as bot-like (many
 // trades a minute, or a market-making pattern), for the alpha ranking to exclude.
 func (s *Store) ProfiledBots(ctx context.Context) (map[string]bool, error) {
@@ -452,6 +451,7 @@ func (s *Store) ProfiledBots(ctx context.Context) (map[string]bool, error) {
 	return out, nil
 }
 
+// WalletProfile returns a wallet's profile; ErrNotFound when it has none.
 func (s *Store) WalletProfile(ctx context.Context, wallet string) (ProfileRow, error) {
 	var r ProfileRow
 	err := s.pool.QueryRow(ctx, `SELECT wallet, volume_usd, trades, avg_size_usd, largest_usd, typical_hold_seconds,
