@@ -127,7 +127,7 @@ type shardWorker struct {
 	last  ID // last committed id
 	log   *slog.Logger
 	// lastRead is the group's last delivered id as this owner knows it (it is the
-	// only reader while it holds the lease).
+	// only reader while it holds the lease); resume sets it before the first read.
 	lastRead string
 	// published is the committed position last published for trimming (committedKey).
 	published ID
@@ -347,18 +347,11 @@ func (w *shardWorker) owned(ctx context.Context, fn func(p redis.Pipeliner)) err
 // moved, for trimming. With nothing new it returns the group's last delivered id, for
 // the blocking wait.
 func (w *shardWorker) readOwned(ctx context.Context) ([]Entry, string, error) {
-	if w.lastRead == "" {
-		last, err := lastDelivered(ctx, w.rdb, w.name, w.g.Group)
-		if err != nil {
-			return nil, "", err
-		}
-		w.lastRead = last
-	}
 	var read *redis.XStreamSliceCmd
 	publish := w.published != w.last
 	err := w.owned(ctx, func(p redis.Pipeliner) {
 		if publish {
-			p.HSet(ctx, w.cfg.committedKey(w.name), w.g.Group, w.last.String())
+			p.HSet(ctx, committedKey(w.name), w.g.Group, w.last.String())
 		}
 		read = p.XReadGroup(ctx, &redis.XReadGroupArgs{Group: w.g.Group, Consumer: w.g.Owner,
 			Streams: []string{w.name, ">"}, Count: int64(w.g.Batch), Block: -1, NoAck: true})
@@ -429,7 +422,7 @@ func (w *shardWorker) resume(ctx context.Context) error {
 				setID = append(setID, "entriesread", read)
 			}
 		}
-		prev, err := w.rdb.HGet(ctx, w.cfg.rewindsKey(w.name), w.g.Group).Result()
+		prev, err := w.rdb.HGet(ctx, rewindsKey(w.name), w.g.Group).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("rewinds of %s on %s: %w", w.g.Group, w.name, err)
 		}
@@ -442,9 +435,9 @@ func (w *shardWorker) resume(ctx context.Context) error {
 	err = w.owned(ctx, func(p redis.Pipeliner) {
 		if rewind {
 			p.Do(ctx, setID...)
-			p.HSet(ctx, w.cfg.rewindsKey(w.name), w.g.Group, committed+" "+strconv.FormatInt(n, 10))
+			p.HSet(ctx, rewindsKey(w.name), w.g.Group, committed+" "+strconv.FormatInt(n, 10))
 		}
-		p.HSet(ctx, w.cfg.committedKey(w.name), w.g.Group, committed)
+		p.HSet(ctx, committedKey(w.name), w.g.Group, committed)
 	})
 	if err != nil {
 		return fmt.Errorf("resume %s on %s: %w", w.g.Group, w.name, err)
@@ -457,12 +450,6 @@ func (w *shardWorker) resume(ctx context.Context) error {
 			"from", committed, "to", delivered, "delivery", n+1)
 	}
 	return nil
-}
-
-// lastDelivered is the group's last delivered id on stream.
-func lastDelivered(ctx context.Context, rdb redis.UniversalClient, stream, group string) (string, error) {
-	g, err := groupInfo(ctx, rdb, stream, group)
-	return g.LastDeliveredID, err
 }
 
 // groupInfo is XINFO GROUPS of group on stream.
@@ -710,7 +697,7 @@ func trimAcked(ctx context.Context, rdb redis.UniversalClient, stream string, re
 	for i, g := range required {
 		args[i] = g
 	}
-	res, err := trimScript.Run(ctx, rdb, []string{stream, Config{}.committedKey(stream)}, args...).Result()
+	res, err := trimScript.Run(ctx, rdb, []string{stream, committedKey(stream)}, args...).Result()
 	if err != nil {
 		return "", fmt.Errorf("trim %s: %w", stream, err)
 	}

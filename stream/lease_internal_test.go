@@ -10,12 +10,8 @@ import (
 // A worker that outlived its lease must not read: its NOACK read would move the group's
 // last delivered id past entries the next owner has not read, which it would never see.
 func TestReadsAreGatedOnTheLease(t *testing.T) {
-	rdb, cfg := producedStream(t, 1)
+	rdb, cfg, name := producedStream(t, 1)
 	ctx := context.Background()
-	name := cfg.Stream(0)
-	if err := ensureGroup(ctx, rdb, name, "book"); err != nil {
-		t.Fatal(err)
-	}
 	w := &shardWorker{rdb: rdb, cfg: cfg, g: GroupConfig{Group: "book", Owner: "stale", Batch: 10}.withDefaults(), name: name}
 	lease := cfg.leaseKey(name, "book")
 	if err := rdb.Set(ctx, lease, "someone-else", time.Minute).Err(); err != nil {
@@ -24,8 +20,8 @@ func TestReadsAreGatedOnTheLease(t *testing.T) {
 	if _, _, err := w.readOwned(ctx); !errors.Is(err, errLeaseLost) {
 		t.Fatalf("read without the lease: err = %v, want errLeaseLost", err)
 	}
-	if last, err := lastDelivered(ctx, rdb, name, "book"); err != nil || last != "0-0" {
-		t.Fatalf("group's last delivered id after a read without the lease = %q (err %v), want 0-0", last, err)
+	if g, err := groupInfo(ctx, rdb, name, "book"); err != nil || g.LastDeliveredID != "0-0" {
+		t.Fatalf("group's last delivered id after a read without the lease = %q (err %v), want 0-0", g.LastDeliveredID, err)
 	}
 	if err := rdb.Set(ctx, lease, "stale", time.Minute).Err(); err != nil {
 		t.Fatal(err)

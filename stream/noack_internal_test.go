@@ -15,19 +15,11 @@ import (
 // owner published, or entries read but not yet committed would be gone if it died.
 func TestTrimKeepsWhatAGroupReadButHasNotCommitted(t *testing.T) {
 	// XTRIM MINID ~ removes whole nodes of the stream (100 entries each by default).
-	rdb, cfg := producedStream(t, 1000)
+	rdb, _, s := producedStream(t, 1000)
 	ctx := context.Background()
-	s := cfg.Stream(0)
-	if err := ensureGroup(ctx, rdb, s, "book"); err != nil {
-		t.Fatal(err)
-	}
 	// The owner read 600 and has committed 300 of them.
-	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "a", Streams: []string{s, ">"}, Count: 600, NoAck: true}).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := res[0].Messages
-	if err := rdb.HSet(ctx, cfg.committedKey(s), "book", read[299].ID).Err(); err != nil {
+	read := readNoAck(t, rdb, s, "a", 600)
+	if err := rdb.HSet(ctx, committedKey(s), "book", read[299].ID).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := TrimAcked(ctx, rdb, s); err != nil {
@@ -45,8 +37,9 @@ func TestTrimKeepsWhatAGroupReadButHasNotCommitted(t *testing.T) {
 	}
 }
 
-// producedStream is a one-shard config with n entries produced on its stream.
-func producedStream(t *testing.T, n int) (*redis.Client, Config) {
+// producedStream is a one-shard config with n entries produced on its stream, s, and
+// the group "book" on it.
+func producedStream(t *testing.T, n int) (*redis.Client, Config, string) {
 	t.Helper()
 	rdb, prefix := testenv.Redis(t)
 	cfg := Config{Prefix: prefix, Shards: 1}.withDefaults()
@@ -61,24 +54,32 @@ func producedStream(t *testing.T, n int) (*redis.Client, Config) {
 	if err := p.Add(context.Background(), msgs); err != nil {
 		t.Fatal(err)
 	}
-	return rdb, cfg
+	s := cfg.Stream(0)
+	if err := ensureGroup(context.Background(), rdb, s, "book"); err != nil {
+		t.Fatal(err)
+	}
+	return rdb, cfg, s
+}
+
+// readNoAck reads n new entries of s for group "book" as consumer, without acks, as the
+// shard workers do.
+func readNoAck(t *testing.T, rdb *redis.Client, s, consumer string, n int) []redis.XMessage {
+	t.Helper()
+	res, err := rdb.XReadGroup(context.Background(), &redis.XReadGroupArgs{Group: "book", Consumer: consumer,
+		Streams: []string{s, ">"}, Count: int64(n), NoAck: true}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != n {
+		t.Fatalf("read %d entries of %s: %v (err %v)", n, s, res, err)
+	}
+	return res[0].Messages
 }
 
 // A new owner moves the group back to its committed position, keeping Redis's lag of
 // the group known, and counts the rewind.
 func TestResumeMovesTheGroupBackToTheCheckpoint(t *testing.T) {
-	rdb, cfg := producedStream(t, 100)
+	rdb, cfg, s := producedStream(t, 100)
 	ctx := context.Background()
-	s := cfg.Stream(0)
-	if err := ensureGroup(ctx, rdb, s, "book"); err != nil {
-		t.Fatal(err)
-	}
 	// An owner read 50 entries and committed the first 10 before it died.
-	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "dead", Streams: []string{s, ">"}, Count: 50, NoAck: true}).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := res[0].Messages
+	read := readNoAck(t, rdb, s, "dead", 50)
 	committed, _ := ParseID(read[9].ID)
 	w := &shardWorker{rdb: rdb, cfg: cfg, g: GroupConfig{Group: "book", Owner: "next"}.withDefaults(), name: s, last: committed}
 	w.log = w.g.Logger
@@ -101,12 +102,10 @@ func TestResumeMovesTheGroupBackToTheCheckpoint(t *testing.T) {
 			t.Fatalf("rewind %d: entries up to %s read for the %d. time, want up to %s for the %d. time",
 				run, w.redeliverTo, w.redeliveries, read[49].ID, run+1)
 		}
-		if c := rdb.HGet(ctx, cfg.committedKey(s), "book").Val(); c != read[9].ID {
+		if c := rdb.HGet(ctx, committedKey(s), "book").Val(); c != read[9].ID {
 			t.Fatalf("published committed position %q, want %s", c, read[9].ID)
 		}
 		// The next owner dies too, having read the same entries again.
-		if err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "book", Consumer: "next", Streams: []string{s, ">"}, Count: 40, NoAck: true}).Err(); err != nil {
-			t.Fatal(err)
-		}
+		readNoAck(t, rdb, s, "next", 40)
 	}
 }

@@ -70,12 +70,13 @@ func (c Config) leaseKey(stream, group string) string {
 }
 
 // committedKey is the hash of shard stream's committed position per group (field: the
-// group's name), published by the shard's owner for trimming.
-func (c Config) committedKey(stream string) string { return stream + ":committed" }
+// group's name), published by the shard's owner for trimming. It shares the stream's
+// hash tag, so it lives in the stream's Redis Cluster slot.
+func committedKey(stream string) string { return stream + ":committed" }
 
 // rewindsKey is the hash of how often each group of stream was moved back to the same
 // committed position (field: group; value: "<id> <count>"), for MaxDeliveries.
-func (c Config) rewindsKey(stream string) string { return stream + ":rewinds" }
+func rewindsKey(stream string) string { return stream + ":rewinds" }
 
 func (c Config) membersKey(group string) string {
 	return c.withDefaults().Prefix + ":members:" + group
